@@ -1,0 +1,171 @@
+"""Assembling the server: Connexion routes ``openapi.yaml`` (and the control plane's
+``openapi/admin.yaml``) to handler objects, with the fake's validators, security and
+error envelope plugged into Connexion's seams, and a few ASGI layers around it."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import connexion
+import yaml
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import ProblemException
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .auth import Authenticator, Environments
+from .clock import ControllableClock
+from .config import Settings
+from .fidelity import Behaviour
+from .handlers.admin import AdminHandlers
+from .handlers.sessions import SessionHandlers
+from .ids import IdSource
+from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .responses import error_handler
+from .security import admin_security_handler, api_security_handler
+from .store import SessionStore
+from .validation import DeepObjectParser, JsonBodyValidator, QueryValidator, SchemaValidators
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def spec_path() -> Path:
+    """``openapi.yaml``: the copy inside an installed wheel, else the repository's."""
+    packaged = PACKAGE_DIR / "openapi.yaml"
+    return packaged if packaged.exists() else PACKAGE_DIR.parent / "openapi.yaml"
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
+    assert isinstance(spec, dict)
+    return spec
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (op["operationId"], op)
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def _handler_resolver(handlers: object) -> Resolver:
+    return Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id))
+
+
+@dataclass
+class TriggerMock:
+    """The assembled server: an ASGI app plus the state tests and the CLI reach into."""
+
+    settings: Settings
+    behaviour: Behaviour
+    store: SessionStore
+    clock: ControllableClock
+    environments: Environments
+    authenticator: Authenticator
+    operation_ids: list[str]
+    asgi: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: ControllableClock | None = None,
+    ids: IdSource | None = None,
+    spec: dict[str, Any] | None = None,
+) -> TriggerMock:
+    settings = settings or Settings()
+    behaviour = Behaviour.of(settings.fidelity)
+    clock = clock or ControllableClock()
+    ids = ids or IdSource(clock, settings.seed)
+    environments = Environments(settings.secret_keys)
+    authenticator = Authenticator(environments, clock)
+    store = SessionStore(
+        clock,
+        ids,
+        refresh_trigger_config_on_cached_create=behaviour.cached_create_refreshes_trigger_config,
+        deployed_edge_cursors=behaviour.edge_cursors_deployed_style,
+    )
+    api_spec = spec or load_spec(spec_path())
+    api_operations = operations(api_spec)
+    public_operations = frozenset(
+        op_id
+        for op_id, op in api_operations
+        if any("publicAccessToken" in alternative for alternative in op.get("security", ()))
+    )
+
+    validators = SchemaValidators()
+    validator_map = {
+        "parameter": functools.partial(QueryValidator, validators=validators),
+        "body": MediaTypeDict(
+            {
+                "*/*json": functools.partial(
+                    JsonBodyValidator, behaviour=behaviour, validators=validators
+                )
+            }
+        ),
+    }
+    parser = type(
+        "QueryParser", (DeepObjectParser,), {"split_lists": behaviour.split_comma_filters}
+    )
+    app = connexion.AsyncApp(
+        __name__,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+        validate_responses=settings.validate_responses,
+        validator_map=validator_map,
+        uri_parser_class=parser,
+        strict_validation=False,
+    )
+    app.add_api(
+        api_spec,
+        base_path="",
+        resolver=_handler_resolver(SessionHandlers(store, authenticator, behaviour)),
+        security_map={
+            "bearer": api_security_handler(
+                authenticator,
+                public_operations=public_operations,
+                extra_public_operations=behaviour.public_token_operations,
+            )
+        },
+    )
+    admin_spec = load_spec(PACKAGE_DIR / "openapi" / "admin.yaml")
+    if settings.admin_token is None:
+        admin_spec.pop("security", None)
+    admin = AdminHandlers(
+        store, clock, environments, behaviour, admin_token_required=settings.admin_token is not None
+    )
+    app.add_api(
+        admin_spec,
+        base_path="",
+        resolver=_handler_resolver(admin),
+        security_map={"bearer": admin_security_handler(settings.admin_token or "")},
+    )
+    render = error_handler(behaviour)
+    for failure in (Exception, ProblemException, HTTPException):
+        app.add_error_handler(failure, render)
+
+    asgi: ASGIApp = app
+    if not behaviour.content_type_checked:
+        asgi = AssumeJsonBodies(asgi)
+    asgi = AccessLog(Cors(CanonicalPath(asgi, behaviour=behaviour)))
+    return TriggerMock(
+        settings=settings,
+        behaviour=behaviour,
+        store=store,
+        clock=clock,
+        environments=environments,
+        authenticator=authenticator,
+        operation_ids=[op_id for op_id, _ in api_operations],
+        asgi=asgi,
+    )

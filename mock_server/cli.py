@@ -1,0 +1,134 @@
+"""``trigger-mock serve``: options, each mirrored by a ``TRIGGER_MOCK_*`` variable."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import uvicorn
+
+from . import __version__
+from .app import create_app
+from .config import Settings
+from .fidelity import Fidelity
+
+ENV_PREFIX = "TRIGGER_MOCK_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+logger = logging.getLogger("trigger_mock")
+
+
+def _env_list(value: str | None) -> list[str]:
+    return [part for part in (value or "").replace(",", " ").split() if part]
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    def env(name: str, default: str | None = None) -> str | None:
+        return environ.get(ENV_PREFIX + name, default)
+
+    parser = argparse.ArgumentParser(
+        prog="trigger-mock", description="A local fake of the Trigger.dev Sessions API."
+    )
+    parser.add_argument("--version", action="version", version=f"trigger-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake",
+        description="Serve the Sessions API. Every option can also be set with the "
+        "TRIGGER_MOCK_<OPTION> environment variable (e.g. TRIGGER_MOCK_PORT=9000).",
+    )
+    serve.add_argument("--host", default=env("HOST", "127.0.0.1"), help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(env("PORT", "8080") or 8080))
+    serve.add_argument(
+        "--secret-key",
+        action="append",
+        dest="secret_keys",
+        default=None,
+        metavar="KEY",
+        help="accept only this secret key (repeatable; TRIGGER_MOCK_SECRET_KEY takes a "
+        "comma-separated list). Default: any tr_dev_/tr_stg_/tr_prod_/tr_preview_ key, "
+        "each its own environment.",
+    )
+    serve.add_argument(
+        "--fidelity",
+        choices=[f.value for f in Fidelity],
+        default=env("FIDELITY", Fidelity.DOCUMENTED.value),
+        help="follow the published docs (default) or the deployed server where they differ",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=env("SEED"), help="make generated ids deterministic"
+    )
+    serve.add_argument(
+        "--admin-token", default=env("ADMIN_TOKEN"), help="require this bearer token on /_mock/"
+    )
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info")
+    )
+    serve.add_argument(
+        "--validate-responses",
+        action=argparse.BooleanOptionalAction,
+        default=env("VALIDATE_RESPONSES", "false") in ("1", "true", "yes"),
+        help="check every response against openapi.yaml (a 500 if one does not conform)",
+    )
+    return parser
+
+
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    keys = args.secret_keys or _env_list(environ.get(ENV_PREFIX + "SECRET_KEY"))
+    return Settings(
+        host=args.host,
+        port=args.port,
+        secret_keys=tuple(keys),
+        fidelity=Fidelity(args.fidelity),
+        seed=None if args.seed is None else int(args.seed),
+        admin_token=args.admin_token or None,
+        log_level=args.log_level,
+        validate_responses=args.validate_responses,
+    )
+
+
+def serve(settings: Settings) -> int:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        mock = create_app(settings)
+    except ValueError as exc:
+        print(f"trigger-mock: {exc}", file=sys.stderr)
+        return 2
+    keys = "any tr_* secret key" if mock.environments.is_open else (
+        f"{len(settings.secret_keys)} secret key(s)"
+    )
+    logger.warning(
+        "trigger-mock %s serving %s - %d operations bound (%s) + /_mock/ control plane - "
+        "fidelity %s - %s%s",
+        __version__,
+        settings.base_url,
+        len(mock.operation_ids),
+        ", ".join(mock.operation_ids),
+        settings.fidelity.value,
+        keys,
+        f" - seed {settings.seed}" if settings.seed is not None else "",
+    )
+    config = uvicorn.Config(
+        mock,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = build_parser(environ).parse_args(argv)
+    if args.command == "serve":
+        return serve(settings_from(args, environ))
+    return 2  # pragma: no cover - argparse rejects unknown commands

@@ -1,0 +1,25 @@
+"""Settings for one server: a frozen dataclass, filled from CLI options or
+``TRIGGER_MOCK_*`` environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .fidelity import Fidelity
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_keys: tuple[str, ...] = ()
+    fidelity: Fidelity = Fidelity.DOCUMENTED
+    seed: int | None = None
+    admin_token: str | None = None
+    log_level: str = "info"
+    validate_responses: bool = False
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

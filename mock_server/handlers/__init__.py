@@ -1,0 +1,1 @@
+"""One handler object per spec: methods named after the spec's operationIds."""

@@ -1,0 +1,99 @@
+"""The ``/_mock/`` control plane, one method per operationId in ``openapi/admin.yaml``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from .. import __version__
+from ..auth import Environments
+from ..clock import ClockState, ControllableClock
+from ..errors import BadControlRequest
+from ..fidelity import Behaviour
+from ..ids import environment_id
+from ..models import iso_ms
+from ..responses import json_response
+from ..store import SessionStore
+from ..validation import parse_instant_ms
+
+
+def _clock_wire(state: ClockState) -> dict[str, Any]:
+    return {
+        "now": iso_ms(state.now_ms),
+        "offsetMs": state.offset_ms,
+        "frozen": state.frozen,
+        "real": state.is_real,
+    }
+
+
+class AdminHandlers:
+    def __init__(
+        self,
+        store: SessionStore,
+        clock: ControllableClock,
+        environments: Environments,
+        behaviour: Behaviour,
+        *,
+        admin_token_required: bool,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.environments = environments
+        self.behaviour = behaviour
+        self.admin_token_required = admin_token_required
+
+    def _env_id(self, key_or_id: str) -> str:
+        return environment_id(key_or_id) if key_or_id.startswith("tr_") else key_or_id
+
+    async def mock_health(self) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "fidelity": self.behaviour.fidelity.value,
+                "version": __version__,
+                "sessions": self.store.count(),
+                "environments": len(self.store.snapshot()),
+                "adminTokenRequired": self.admin_token_required,
+                "clock": _clock_wire(self.clock.state()),
+            }
+        )
+
+    async def mock_reset(self, body: dict[str, Any] | None = None) -> Response:
+        target = (body or {}).get("environment")
+        if target is None:
+            dropped = self.store.reset()
+            self.clock.reset()
+        else:
+            dropped = self.store.reset(self._env_id(target))
+        return json_response({"dropped": dropped})
+
+    async def mock_sessions(self, environment: str | None = None) -> Response:
+        now = self.clock.now_ms()
+        chosen = None if environment is None else self._env_id(environment)
+        environments = []
+        for env_id, sessions in self.store.snapshot(chosen).items():
+            known = self.environments.by_id(env_id)
+            rows = [s.to_wire() | {"status": s.status(now).value} for s in sessions]
+            environments.append(
+                {"id": env_id, "kind": known.kind if known else None, "sessions": rows}
+            )
+        return json_response({"environments": environments})
+
+    async def mock_get_clock(self) -> Response:
+        return json_response(_clock_wire(self.clock.state()))
+
+    async def mock_set_clock(self, body: dict[str, Any]) -> Response:
+        moves = [k for k in ("advanceSeconds", "set", "real") if k in body]
+        if len(moves) != 1:
+            raise BadControlRequest("Give exactly one of advanceSeconds, set or real")
+        frozen = bool(body.get("frozen", False))
+        if "advanceSeconds" in body:
+            state = self.clock.advance(float(body["advanceSeconds"]))
+            if frozen and not state.frozen:
+                state = self.clock.set(state.now_ms, frozen=True)
+        elif "set" in body:
+            state = self.clock.set(parse_instant_ms(body["set"]), frozen=frozen)
+        else:
+            state = self.clock.reset()
+        return json_response(_clock_wire(state))

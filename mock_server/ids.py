@@ -1,0 +1,102 @@
+"""Identifier shapes the real API uses, from a source that can be seeded.
+
+* session: ``session_`` + a 25-character lowercase cuid that starts with ``c``; the
+  cuid alone is the internal id, which the list endpoint uses as its cursor;
+* run: ``run_`` + 26 lowercase base32hex characters (the newer run id shape);
+* environment: a cuid derived from the secret key, so it is stable across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import threading
+from typing import Final
+
+from .clock import Clock
+
+SESSION_PREFIX: Final = "session_"
+RUN_PREFIX: Final = "run_"
+_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_BASE32HEX: Final = "0123456789abcdefghijklmnopqrstuv"
+_COUNTER_SPAN: Final = 36**4
+
+
+def _encode(value: int, alphabet: str, width: int) -> str:
+    base = len(alphabet)
+    digits = []
+    for _ in range(width):
+        value, digit = divmod(value, base)
+        digits.append(alphabet[digit])
+    return "".join(reversed(digits))
+
+
+def is_cuid(value: str) -> bool:
+    return len(value) == 25 and value[0] == "c" and all(ch in _BASE36 for ch in value)
+
+
+def environment_id(secret_key: str) -> str:
+    """A cuid-shaped environment id derived from the key (deterministic)."""
+    digest = int.from_bytes(hashlib.sha256(secret_key.encode()).digest(), "big")
+    return "c" + _encode(digest, _BASE36, 24)
+
+
+class IdSource:
+    """Mints cuids and run ids.
+
+    Unseeded, a cuid follows the classic layout (``c`` + time + counter + fingerprint +
+    randomness). With a seed every character comes from a seeded generator and a
+    counter, so the same sequence of requests yields the same ids on every run.
+    """
+
+    def __init__(self, clock: Clock, seed: int | None = None) -> None:
+        self._clock = clock
+        self._seed = seed
+        self._lock = threading.Lock()
+        self._counter = 0
+        self._last_stamp = 0
+        self._rng: random.Random | None = random.Random(seed) if seed is not None else None
+        self._fingerprint = _encode(self._random_bits(24), _BASE36, 4)
+
+    @property
+    def seed(self) -> int | None:
+        return self._seed
+
+    def _random_bits(self, bits: int) -> int:
+        if self._rng is not None:
+            return self._rng.getrandbits(bits)
+        return secrets.randbits(bits)
+
+    def cuid(self) -> str:
+        """A cuid larger than every cuid minted before it by this source, so that id
+        order is creation order even when the clock is moved backwards."""
+        with self._lock:
+            self._counter += 1
+            if self._rng is not None:
+                stamp = self._counter
+            else:
+                stamp = max(self._clock.now_ms(), self._last_stamp)
+                if stamp == self._last_stamp and self._counter % _COUNTER_SPAN == 0:
+                    stamp += 1
+            self._last_stamp = stamp
+            return (
+                "c"
+                + _encode(stamp, _BASE36, 8)
+                + _encode(self._counter % _COUNTER_SPAN, _BASE36, 4)
+                + self._fingerprint
+                + _encode(self._random_bits(42), _BASE36, 8)
+            )
+
+    def run_id(self) -> str:
+        with self._lock:
+            return RUN_PREFIX + _encode(self._random_bits(130), _BASE32HEX, 26)
+
+    def reset(self) -> None:
+        """Restart the sequence (a seeded source then repeats its ids)."""
+        with self._lock:
+            self._counter = 0
+            self._last_stamp = 0
+            if self._seed is not None:
+                self._rng = random.Random(self._seed)
+                self._fingerprint = _encode(self._random_bits(24), _BASE36, 4)

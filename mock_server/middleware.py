@@ -1,0 +1,147 @@
+"""ASGI layers around the Connexion app: CORS, path decoding, access log, content type.
+
+They wrap the whole app (outside Connexion's own stack), so CORS headers also reach
+error responses and the access log sees every request, however it ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import quote, unquote_to_bytes
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import Issue, ParamsError
+from .fidelity import Behaviour
+from .responses import JSON_TYPE, error_response
+
+EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
+ALLOWED_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+
+access_logger = logging.getLogger("trigger_mock.access")
+
+
+class Cors:
+    """CORS as the real API answers it: the request's ``Origin`` echoed (never ``*``),
+    exposed JWT headers on every response, and every ``OPTIONS`` answered as a preflight
+    (``200 {}``) before authentication."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(scope=scope)
+        origin = request_headers.get("origin")
+        if scope["method"] == "OPTIONS":
+            await self._preflight(origin, request_headers, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if origin and "access-control-allow-origin" not in headers:
+                    headers["access-control-allow-origin"] = origin
+                    headers.add_vary_header("Origin")
+                headers["access-control-expose-headers"] = EXPOSED_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    @staticmethod
+    async def _preflight(origin: str | None, request_headers: Headers, send: Send) -> None:
+        body = b"{}"
+        headers = [
+            (b"content-type", JSON_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+            (b"access-control-max-age", b"300"),
+        ]
+        vary = ["Access-Control-Request-Headers"]
+        if origin:
+            headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+            vary.insert(0, "Origin")
+        requested = request_headers.get("access-control-request-headers")
+        if requested:
+            headers.append((b"access-control-allow-headers", requested.encode("latin-1")))
+        headers.append((b"vary", ", ".join(vary).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class CanonicalPath:
+    """Decodes the raw path one segment at a time and re-encodes each segment in one
+    canonical percent-encoding, so an ``externalId`` holding ``/`` (sent as ``%2F``)
+    stays inside its segment. Handlers decode their path parameters with
+    :func:`urllib.parse.unquote`. A path that is not percent-encoded UTF-8 gets a 400."""
+
+    def __init__(self, app: ASGIApp, *, behaviour: Behaviour) -> None:
+        self.app = app
+        self.behaviour = behaviour
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope["path"].encode()
+            try:
+                segments = [unquote_to_bytes(s).decode("utf-8") for s in raw.split(b"/")]
+            except UnicodeDecodeError:
+                message = "The path is not valid percent-encoded UTF-8"
+                error = ParamsError([Issue("custom", message, ("path",))])
+                await error_response(error, self.behaviour)(scope, receive, send)
+                return
+            scope = {**scope, "path": "/".join(quote(s, safe="") for s in segments)}
+        await self.app(scope, receive, send)
+
+
+class AssumeJsonBodies:
+    """Treats every request body outside ``/_mock/`` as JSON whatever its declared
+    ``Content-Type`` (the deployed server reads bodies that way)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_mock/"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            if len(headers) != len(scope["headers"]):
+                headers.append((b"content-type", b"application/json"))
+                scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class AccessLog:
+    """One line per request: client, method, path, status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            client = scope.get("client")
+            path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+            access_logger.info(
+                '%s "%s %s" %d %.1fms',
+                client[0] if client else "-",
+                scope["method"],
+                path,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )

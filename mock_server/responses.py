@@ -1,0 +1,97 @@
+"""Building responses: JSON bodies, and the one error envelope every failure goes through."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from connexion.exceptions import (
+    NonConformingResponse,
+    ProblemException,
+    Unauthorized,
+    UnsupportedMediaTypeProblem,
+)
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from .errors import (
+    ApiError,
+    HttpFailure,
+    MethodNotAllowed,
+    MissingApiKey,
+    RouteNotFound,
+    UnsupportedMediaType,
+)
+from .fidelity import Behaviour
+from .validation import ClientDisconnected
+
+logger = logging.getLogger("trigger_mock")
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def dump_json(data: Any) -> bytes:
+    """Compact JSON in UTF-8. Strings holding lone surrogates (valid in JSON text, not
+    in UTF-8) fall back to ``\\u`` escapes."""
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(dump_json(data), status_code=status, headers=headers, media_type=JSON_TYPE)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """Any exception raised while serving a request, as an :class:`ApiError`."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return UnsupportedMediaType()
+    if isinstance(exc, Unauthorized):
+        return MissingApiKey()
+    if isinstance(exc, NonConformingResponse):
+        logger.error("response does not conform to openapi.yaml: %s", exc.detail)
+        return ApiError(f"Response does not conform to openapi.yaml: {exc.detail}")
+    if isinstance(exc, ProblemException):
+        return HttpFailure(exc.status, str(exc.detail or exc.title))
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return RouteNotFound()
+        if exc.status_code == 405:
+            return MethodNotAllowed((exc.headers or {}).get("Allow"))
+        return HttpFailure(exc.status_code, str(exc.detail))
+    if isinstance(exc, ClientDisconnected):
+        return HttpFailure(400, "Client disconnected")
+    logger.error("unexpected error while serving a request", exc_info=exc)
+    return ApiError()
+
+
+def error_response(exc: Exception, behaviour: Behaviour) -> Response:
+    reply = as_api_error(exc).render(behaviour)
+    return json_response(reply.body, reply.status, reply.headers)
+
+
+ErrorHandler = Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]
+
+
+def error_handler(behaviour: Behaviour) -> ErrorHandler:
+    """Connexion error handler rendering every exception in the API's envelope."""
+
+    async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        response = error_response(exc, behaviour)
+        headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+        return ConnexionResponse(
+            status_code=response.status_code,
+            mimetype=JSON_TYPE,
+            body=response.body,
+            headers=headers,
+        )
+
+    return handle

@@ -1,0 +1,256 @@
+"""All state of the fake and every Sessions rule, with no HTTP in sight.
+
+One :class:`SessionStore` holds one :class:`EnvironmentState` per environment (per
+secret key). Methods take plain values, apply the API's rules, and raise the domain
+errors of :mod:`mock_server.errors`. A lock makes each call atomic, so concurrent
+creates of one ``externalId`` yield one session and concurrent closes one ``closedAt``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .clock import Clock
+from .errors import ExternalIdImmutable, Issue, SessionClosed, SessionExpired, SessionNotFound
+from .errors import ValidationFailed
+from .ids import SESSION_PREFIX, IdSource
+from .listing import ListQuery, Page, SessionIndex, paginate
+from .models import JsonObject, Session
+
+# What JavaScript's String.prototype.trim removes (the server trims externalIds with it).
+_JS_WHITESPACE: Final = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_RESERVED_MESSAGE: Final = (
+    "externalId cannot start with 'session_' (reserved prefix for internal friendlyIds)"
+)
+_UNSET: Final[Any] = object()
+
+
+def clean_external_id(value: str) -> str:
+    """Trim an externalId as the server does and enforce what trimming can break."""
+    trimmed = value.strip(_JS_WHITESPACE)
+    if not trimmed:
+        issue = Issue("too_small", "String must contain at least 1 character(s)", ("externalId",))
+        raise ValidationFailed([issue])
+    if trimmed.startswith(SESSION_PREFIX):
+        raise ValidationFailed([Issue("custom", _RESERVED_MESSAGE, ("externalId",))])
+    return trimmed
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    type: str
+    task_identifier: str
+    trigger_config: JsonObject
+    external_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    metadata: JsonObject | None = None
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanges:
+    """A PATCH: a field left at ``_UNSET`` was not in the body."""
+
+    tags: list[str] = _UNSET
+    metadata: JsonObject | None = _UNSET
+    external_id: str | None = _UNSET
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> SessionChanges:
+        return cls(**{attr: body[key] for key, attr in _PATCH_KEYS.items() if key in body})
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, attr) is _UNSET for attr in _PATCH_KEYS.values())
+
+
+_PATCH_KEYS: Final = {"tags": "tags", "metadata": "metadata", "externalId": "external_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    session: Session
+    is_cached: bool
+
+
+class EnvironmentState:
+    """One environment's sessions and indexes."""
+
+    __slots__ = ("by_external", "index", "sessions")
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, Session] = {}
+        self.by_external: dict[str, Session] = {}
+        self.index = SessionIndex()
+
+    def find(self, ref: str, *, on_read: bool = False) -> Session:
+        """By ``session_…`` id, or else by externalId; both exact."""
+        if ref.startswith(SESSION_PREFIX):
+            found = self.sessions.get(ref[len(SESSION_PREFIX) :])
+        else:
+            found = self.by_external.get(ref)
+        if found is None:
+            raise SessionNotFound(on_read=on_read)
+        return found
+
+
+class SessionStore:
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        refresh_trigger_config_on_cached_create: bool = False,
+        deployed_edge_cursors: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.ids = ids
+        self._refresh_cached = refresh_trigger_config_on_cached_create
+        self._deployed_edges = deployed_edge_cursors
+        self._lock = threading.RLock()
+        self._environments: dict[str, EnvironmentState] = {}
+        self._seq = 0
+        self._strings: dict[str, str] = {}
+
+    def _env(self, env_id: str) -> EnvironmentState:
+        state = self._environments.get(env_id)
+        if state is None:
+            state = self._environments[env_id] = EnvironmentState()
+        return state
+
+    def _shared(self, text: str) -> str:
+        """One copy of each repeated short string (types, tasks, tags)."""
+        return self._strings.setdefault(text, sys.intern(text) if len(text) <= 64 else text)
+
+    # --- operations ---------------------------------------------------------------------
+
+    def create(self, env_id: str, new: NewSession) -> Created:
+        external_id = None if new.external_id is None else clean_external_id(new.external_id)
+        with self._lock:
+            env = self._env(env_id)
+            now = self.clock.now_ms()
+            existing = None if external_id is None else env.by_external.get(external_id)
+            if existing is not None:
+                self._refuse_reuse(existing, now)
+                if self._refresh_cached:
+                    existing.trigger_config = new.trigger_config
+                    existing.updated_at = now
+                return Created(existing, is_cached=True)
+            if new.expires_at is not None and new.expires_at < now:
+                raise SessionExpired()
+            self._seq += 1
+            session = Session(
+                internal_id=self.ids.cuid(),
+                environment_id=env_id,
+                external_id=external_id,
+                type=self._shared(new.type),
+                task_identifier=self._shared(new.task_identifier),
+                trigger_config=new.trigger_config,
+                current_run_id=self.ids.run_id(),
+                tags=[self._shared(t) for t in new.tags],
+                metadata=new.metadata,
+                expires_at=new.expires_at,
+                created_at=now,
+                updated_at=now,
+                seq=self._seq,
+            )
+            env.sessions[session.internal_id] = session
+            if external_id is not None:
+                env.by_external[external_id] = session
+            env.index.add(session)
+            return Created(session, is_cached=False)
+
+    @staticmethod
+    def _refuse_reuse(existing: Session, now: int) -> None:
+        if existing.closed_at is not None:
+            raise SessionClosed()
+        if existing.expires_at is not None and existing.expires_at < now:
+            raise SessionExpired()
+
+    def get(self, env_id: str, ref: str) -> Session:
+        with self._lock:
+            return self._env(env_id).find(ref, on_read=True)
+
+    def update(self, env_id: str, ref: str, changes: SessionChanges) -> Session:
+        wanted_external = changes.external_id
+        if isinstance(wanted_external, str):
+            wanted_external = clean_external_id(wanted_external)
+        with self._lock:
+            env = self._env(env_id)
+            session = env.find(ref)
+            if wanted_external is not _UNSET and wanted_external != session.external_id:
+                raise ExternalIdImmutable()
+            if changes.is_empty:
+                return session
+            if changes.tags is not _UNSET:
+                tags = [self._shared(t) for t in changes.tags]
+                env.index.retag(session.internal_id, session.tags, tags)
+                session.tags = tags
+            if changes.metadata is not _UNSET:
+                session.metadata = changes.metadata
+            session.updated_at = self.clock.now_ms()
+            return session
+
+    def close(self, env_id: str, ref: str, reason: str | None) -> Session:
+        with self._lock:
+            env = self._env(env_id)
+            session = env.find(ref)
+            if session.closed_at is None:
+                now = self.clock.now_ms()
+                session.closed_at = now
+                session.closed_reason = reason
+                session.updated_at = now
+                env.index.closed.add(session.internal_id)
+            return session
+
+    def list(self, env_id: str, query: ListQuery) -> Page:
+        with self._lock:
+            env = self._env(env_id)
+            return paginate(
+                env.index,
+                env.sessions,
+                env.by_external,
+                query,
+                now_ms=self.clock.now_ms(),
+                deployed_edges=self._deployed_edges,
+            )
+
+    # --- control plane ------------------------------------------------------------------
+
+    def reset(self, env_id: str | None = None) -> int:
+        """Forget every session (and restart ids), or one environment's sessions.
+        Returns how many sessions were dropped."""
+        with self._lock:
+            if env_id is not None:
+                dropped = self._environments.pop(env_id, None)
+                return 0 if dropped is None else len(dropped.sessions)
+            count = self.count()
+            self._environments = {}
+            self._strings = {}
+            self._seq = 0
+            self.ids.reset()
+            return count
+
+    def count(self, env_id: str | None = None) -> int:
+        with self._lock:
+            if env_id is not None:
+                state = self._environments.get(env_id)
+                return 0 if state is None else len(state.sessions)
+            return sum(len(e.sessions) for e in self._environments.values())
+
+    def snapshot(self, env_id: str | None = None) -> dict[str, list[Session]]:
+        """Sessions per environment, oldest first."""
+        with self._lock:
+            chosen = self._environments if env_id is None else {
+                env_id: self._environments[env_id]
+            } if env_id in self._environments else {}
+            return {
+                eid: sorted(state.sessions.values(), key=lambda s: s.internal_id)
+                for eid, state in chosen.items()
+            }
