@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
+from types import FrameType
 
 import uvicorn
 
 from . import __version__
-from .app import create_app
 from .config import Settings
 from .fidelity import Fidelity
 
@@ -90,10 +92,19 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
     )
 
 
+def _after_shutdown(signum: int, frame: FrameType | None) -> None:
+    """What SIGINT/SIGTERM do once uvicorn has shut down: nothing, so the process
+    exits with status 0 (uvicorn re-raises the signal it caught)."""
+
+
 def serve(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Connexion imports Starlette's test client, which warns about httpx on every start.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from .app import create_app
+
     try:
         mock = create_app(settings)
     except ValueError as exc:
@@ -102,7 +113,7 @@ def serve(settings: Settings) -> int:
     keys = "any tr_* secret key" if mock.environments.is_open else (
         f"{len(settings.secret_keys)} secret key(s)"
     )
-    logger.warning(
+    logger.info(
         "trigger-mock %s serving %s - %d operations bound (%s) + /_mock/ control plane - "
         "fidelity %s - %s%s",
         __version__,
@@ -122,7 +133,10 @@ def serve(settings: Settings) -> int:
         server_header=False,
         lifespan="on",
     )
+    for handled in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(handled, _after_shutdown)
     uvicorn.Server(config).run()
+    logger.info("trigger-mock stopped")
     return 0
 
 

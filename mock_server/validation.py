@@ -290,8 +290,9 @@ class DeepObjectParser(OpenAPIURIParser):  # type: ignore[misc]
             target = resolved.setdefault(name, {})
             for step in path[:-1]:
                 schema = (schema or {}).get("properties", {}).get(step)
-                nested = target.get(step)
-                target = target[step] = nested if isinstance(nested, dict) else {}
+                if not isinstance(target.get(step), dict):
+                    target[step] = {}
+                target = target[step]
             leaf = (schema or {}).get("properties", {}).get(path[-1]) or {}
             target[path[-1]] = self._leaf(values, leaf)
         return resolved
