@@ -124,8 +124,11 @@ def serve(settings: Settings) -> int:
         keys,
         f" - seed {settings.seed}" if settings.seed is not None else "",
     )
+    from .protocol import JsonErrorsHttpToolsProtocol
+
     config = uvicorn.Config(
         mock,
+        http=JsonErrorsHttpToolsProtocol,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

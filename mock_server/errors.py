@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 from .fidelity import Behaviour, ValidationStyle
 
 PathItem = str | int
-_IDENTIFIER_START = re.compile(r"[$_\w]", re.UNICODE)
+# zod-validation-error quotes a path segment unless it holds an identifier start character.
+_IDENTIFIER_START = re.compile(r"[$_]|[^\W\d]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,10 @@ def _type_issue(error: ValidationError) -> Issue:
     return Issue("invalid_type", f"Expected {name}, received {received}", tuple(error.absolute_path))
 
 
+def _quoted(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
 _BOUNDS: Final = {
     "minLength": ("too_small", "String must contain at least {} character(s)"),
     "maxLength": ("too_big", "String must contain at most {} character(s)"),
@@ -131,8 +135,8 @@ def translate(errors: Iterable[ValidationError]) -> list[Issue]:
             code, template = _BOUNDS[keyword]
             issues.append(Issue(code, template.format(error.validator_value), path))
         elif keyword == "enum":
-            options = " | ".join(f"'{o}'" for o in error.validator_value)
-            message = f"Invalid enum value. Expected {options}, received '{error.instance}'"
+            options = " | ".join(_quoted(o) for o in error.validator_value)
+            message = f"Invalid enum value. Expected {options}, received {_quoted(error.instance)}"
             issues.append(Issue("invalid_enum_value", message, path))
         elif keyword == "pattern":
             message = error.schema.get("x-pattern-message", "Invalid")
@@ -189,6 +193,8 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
         self._validators = validators
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        # ``x-max-body-bytes`` marks a body of the Trigger.dev API (not the control plane):
+        # its limit, and the deployed server's rules about Content-Length and empty bodies.
         declared_limit = self._schema.get("x-max-body-bytes")
         limit = declared_limit or DEFAULT_MAX_BODY_BYTES
         length = Headers(scope=scope).get("content-length")
@@ -198,7 +204,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
             raise BodyTooLarge(limit)
         raw = await read_body(receive, limit)
         if not raw:
-            if self._required or self._behaviour.empty_close_body_rejected:
+            if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
                 raise EmptyBody()
             return replay(receive, scope, b"")
         try:

@@ -1,0 +1,75 @@
+"""The /_mock/ control plane: health, reset, state dump and clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import Api
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_reports_mode_and_version(api: Api) -> None:
+    response = await api.client.get("/_mock/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["fidelity"] == api.mode
+    assert body["adminTokenRequired"] is False
+
+
+async def test_reset_of_one_environment_keeps_the_others(api: Api, other: Api) -> None:
+    await api.created(externalId="a")
+    await api.created(externalId="b")
+    kept = await other.created(externalId="a")
+    response = await api.client.post("/_mock/reset", json={"environment": api.key})
+    assert response.json() == {"dropped": 2}
+    assert (await api.list()).json()["data"] == []
+    assert (await api.create(externalId="a")).status_code == 201
+    assert (await other.retrieve("a")).json()["id"] == kept["id"]
+
+
+async def test_full_reset_forgets_everything_and_the_clock(api: Api, other: Api) -> None:
+    await api.created()
+    await other.created()
+    await api.set_clock(advanceSeconds=86_400)
+    response = await api.client.post("/_mock/reset")
+    assert response.status_code == 200 and response.json()["dropped"] >= 2
+    assert (await api.list()).json()["data"] == []
+    assert (await other.list()).json()["data"] == []
+    assert (await api.client.get("/_mock/clock")).json()["real"] is True
+
+
+async def test_sessions_dump_shows_each_environment_with_status(api: Api) -> None:
+    env = (await api.request("POST", "/api/v1/auth/jwt/claims")).json()["sub"]
+    open_one = await api.created()
+    closed = await api.created(externalId="x")
+    await api.close("x")
+    for selector in (api.key, env):
+        response = await api.client.get("/_mock/sessions", params={"environment": selector})
+        assert response.status_code == 200
+        [environment] = response.json()["environments"]
+        assert environment["id"] == env and environment["kind"] == "dev"
+        states = {row["id"]: row["status"] for row in environment["sessions"]}
+        assert states == {open_one["id"]: "ACTIVE", closed["id"]: "CLOSED"}
+
+
+async def test_clock_moves_set_freeze_and_return(api: Api) -> None:
+    state = await api.set_clock(set="2031-05-06T07:08:09.010Z", frozen=True)
+    assert state == {"now": "2031-05-06T07:08:09.010Z", "offsetMs": 0, "frozen": True, "real": False}
+    assert (await api.created())["createdAt"] == "2031-05-06T07:08:09.010Z"
+    state = await api.set_clock(advanceSeconds=1.5)
+    assert state["now"] == "2031-05-06T07:08:10.510Z" and state["frozen"] is True
+    state = await api.set_clock(real=True)
+    assert state["real"] is True and state["offsetMs"] == 0
+    moved = await api.set_clock(advanceSeconds=-3600)
+    assert moved["offsetMs"] == -3_600_000 and moved["frozen"] is False
+
+
+@pytest.mark.parametrize("body", [{}, {"advanceSeconds": 1, "real": True}, {"set": "tomorrow"},
+                                  {"advanceSeconds": "x"}, {"real": False}])  # fmt: skip
+async def test_bad_clock_requests_are_refused(api: Api, body: dict) -> None:
+    response = await api.client.post("/_mock/clock", json=body)
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+    assert (await api.client.get("/_mock/clock")).json()["real"] is True
