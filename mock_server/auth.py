@@ -168,7 +168,9 @@ class Authenticator:
         now = self._clock.now_ms() // 1000
         for name in ("exp", "nbf", "iat"):
             value = claims.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
                 raise InvalidPublicToken()
         exp, nbf = claims.get("exp"), claims.get("nbf")
         if exp is not None and exp <= now:

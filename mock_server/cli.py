@@ -66,9 +66,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token", default=env("ADMIN_TOKEN"), help="require this bearer token on /_mock/"
     )
-    serve.add_argument(
-        "--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info")
-    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info"))
     serve.add_argument(
         "--validate-responses",
         action=argparse.BooleanOptionalAction,
@@ -110,8 +108,10 @@ def serve(settings: Settings) -> int:
     except ValueError as exc:
         print(f"trigger-mock: {exc}", file=sys.stderr)
         return 2
-    keys = "any tr_* secret key" if mock.environments.is_open else (
-        f"{len(settings.secret_keys)} secret key(s)"
+    keys = (
+        "any tr_* secret key"
+        if mock.environments.is_open
+        else (f"{len(settings.secret_keys)} secret key(s)")
     )
     logger.info(
         "trigger-mock %s serving %s - %d operations bound (%s) + /_mock/ control plane - "

@@ -125,9 +125,11 @@ DIFFERENCES: tuple[Difference, ...] = (
     ),
     Difference(
         name="split_comma_filters",
-        topic="List filter `filter[tags]=a,b` (the SDK joins arrays with commas)",
-        documented="any of `a`, `b`",
-        deployed='the one tag `"a,b"`; `filter[status]=ACTIVE,CLOSED` is `400`',
+        topic="List filter values: `filter[tags]=a,b` (how the SDK sends arrays) or repeated keys",
+        documented="any of `a`, `b`, however sent",
+        deployed=(
+            'last value only, unsplit: the one tag `"a,b"`; `filter[status]=ACTIVE,CLOSED` is `400`'
+        ),
         documented_value=True,
         deployed_value=False,
     ),

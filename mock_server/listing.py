@@ -26,15 +26,31 @@ from .models import Session, SessionStatus
 DEFAULT_PAGE_SIZE: Final = 20
 _DAY_MS: Final = 86_400_000
 _UNIT_MS: Final[dict[str, float]] = {
-    "ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0,
-    "s": 1000.0, "sec": 1000.0, "second": 1000.0,
-    "m": 60_000.0, "min": 60_000.0, "minute": 60_000.0,
-    "h": 3_600_000.0, "hr": 3_600_000.0, "hour": 3_600_000.0,
-    "d": _DAY_MS, "day": _DAY_MS,
-    "w": 7 * _DAY_MS, "wk": 7 * _DAY_MS, "week": 7 * _DAY_MS,
-    "mo": 365.25 * _DAY_MS / 12, "mth": 365.25 * _DAY_MS / 12, "month": 365.25 * _DAY_MS / 12,
-    "y": 365.25 * _DAY_MS, "yr": 365.25 * _DAY_MS, "year": 365.25 * _DAY_MS,
-}  # fmt: skip
+    "ns": 1e-6,
+    "us": 1e-3,
+    "µs": 1e-3,
+    "ms": 1.0,
+    "s": 1000.0,
+    "sec": 1000.0,
+    "second": 1000.0,
+    "m": 60_000.0,
+    "min": 60_000.0,
+    "minute": 60_000.0,
+    "h": 3_600_000.0,
+    "hr": 3_600_000.0,
+    "hour": 3_600_000.0,
+    "d": _DAY_MS,
+    "day": _DAY_MS,
+    "w": 7 * _DAY_MS,
+    "wk": 7 * _DAY_MS,
+    "week": 7 * _DAY_MS,
+    "mo": 365.25 * _DAY_MS / 12,
+    "mth": 365.25 * _DAY_MS / 12,
+    "month": 365.25 * _DAY_MS / 12,
+    "y": 365.25 * _DAY_MS,
+    "yr": 365.25 * _DAY_MS,
+    "year": 365.25 * _DAY_MS,
+}
 _DURATION_PART: Final = re.compile(
     r"((?:\d{1,16}(?:\.\d{1,16})?|\.\d{1,16})(?:[eE][-+]?\d{1,4})?)\s?([^\W\d_]{0,14})"
 )
@@ -173,7 +189,7 @@ class Page:
 class SessionIndex:
     """Sorted id lists for one environment: everything, and per filterable value."""
 
-    __slots__ = ("all", "by_task", "by_tag", "by_type", "closed")
+    __slots__ = ("all", "by_tag", "by_task", "by_type", "closed")
 
     def __init__(self) -> None:
         self.all = SortedIds()
@@ -197,15 +213,24 @@ class SessionIndex:
     def _sources(self, q: ListQuery) -> list[list[SortedIds]]:
         """Each alternative is a union of lists that together hold every match."""
         options = [[self.all]]
-        for wanted, index in ((q.types, self.by_type), (q.tasks, self.by_task), (q.tags, self.by_tag)):
+        for wanted, index in (
+            (q.types, self.by_type),
+            (q.tasks, self.by_task),
+            (q.tags, self.by_tag),
+        ):
             if wanted:
                 options.append([index[v] for v in wanted if v in index])
         if q.statuses == {SessionStatus.CLOSED}:
             options.append([self.closed])
         return options
 
-    def candidates(self, q: ListQuery, *, descending_below: str | None = None,
-                   ascending_above: str | None = None) -> Iterator[str]:
+    def candidates(
+        self,
+        q: ListQuery,
+        *,
+        descending_below: str | None = None,
+        ascending_above: str | None = None,
+    ) -> Iterator[str]:
         """Ids that may match, from the smallest index that covers the query."""
         union = min(self._sources(q), key=lambda lists: sum(len(x) for x in lists))
         if ascending_above is not None:
@@ -240,9 +265,17 @@ def paginate(
             ordered = [s for s in pool if q.after is None or s.internal_id < q.after]
         found = iter(ordered)
     elif q.before:
-        found = (s for s in map(sessions.__getitem__, index.candidates(q, ascending_above=q.before)) if matches(s))
+        found = (
+            s
+            for s in map(sessions.__getitem__, index.candidates(q, ascending_above=q.before))
+            if matches(s)
+        )
     else:
-        found = (s for s in map(sessions.__getitem__, index.candidates(q, descending_below=q.after)) if matches(s))
+        found = (
+            s
+            for s in map(sessions.__getitem__, index.candidates(q, descending_below=q.after))
+            if matches(s)
+        )
     taken = list(islice(found, q.size + 1))
     more = len(taken) > q.size
     rows = taken[: q.size]
@@ -258,11 +291,17 @@ def paginate(
         if deployed_edges:
             nxt = rows[-1].internal_id if len(rows) == q.size else None
         else:
-            nxt = rows[-1].internal_id if rows and exists(descending_below=rows[-1].internal_id) else None
+            nxt = (
+                rows[-1].internal_id
+                if rows and exists(descending_below=rows[-1].internal_id)
+                else None
+            )
         return Page(rows, nxt, previous)
     nxt = rows[-1].internal_id if more else None
     if deployed_edges:
         previous = rows[0].internal_id if q.after and rows else None
     else:
-        previous = rows[0].internal_id if rows and exists(ascending_above=rows[0].internal_id) else None
+        previous = (
+            rows[0].internal_id if rows and exists(ascending_above=rows[0].internal_id) else None
+        )
     return Page(rows, nxt, previous)

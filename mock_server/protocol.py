@@ -9,7 +9,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .responses import JSON_TYPE, dump_json
 
 
-class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         body = dump_json({"error": msg})
         content = [b"HTTP/1.1 400 Bad Request\r\n"]

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .clock import Clock
-from .errors import ExternalIdImmutable, Issue, SessionClosed, SessionExpired, SessionNotFound
-from .errors import ValidationFailed
+from .errors import (
+    ExternalIdImmutable,
+    Issue,
+    SessionClosed,
+    SessionExpired,
+    SessionNotFound,
+    ValidationFailed,
+)
 from .ids import SESSION_PREFIX, IdSource
 from .listing import ListQuery, Page, SessionIndex, paginate
 from .models import JsonObject, Session
@@ -209,7 +215,7 @@ class SessionStore:
                 env.index.closed.add(session.internal_id)
             return session
 
-    def list(self, env_id: str, query: ListQuery) -> Page:
+    def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:
             env = self._env(env_id)
             return paginate(
@@ -247,9 +253,13 @@ class SessionStore:
     def snapshot(self, env_id: str | None = None) -> dict[str, list[Session]]:
         """Sessions per environment, oldest first."""
         with self._lock:
-            chosen = self._environments if env_id is None else {
-                env_id: self._environments[env_id]
-            } if env_id in self._environments else {}
+            chosen = (
+                self._environments
+                if env_id is None
+                else {env_id: self._environments[env_id]}
+                if env_id in self._environments
+                else {}
+            )
             return {
                 eid: sorted(state.sessions.values(), key=lambda s: s.internal_id)
                 for eid, state in chosen.items()

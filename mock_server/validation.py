@@ -44,7 +44,6 @@ _RFC3339: Final = re.compile(
 FORMATS: Final = FormatChecker(formats=())
 
 
-@FORMATS.checks("date-time")
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -55,6 +54,9 @@ def _is_date_time(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+FORMATS.checks("date-time")(_is_date_time)
 
 
 def parse_instant_ms(value: str) -> int:
@@ -101,7 +103,9 @@ def _type_issue(error: ValidationError) -> Issue:
     if expected in ("integer", "number") and isinstance(error.instance, str):
         received = "nan"  # what coercing a non-numeric query string gives on the server
     name = "number" if expected == "integer" else expected
-    return Issue("invalid_type", f"Expected {name}, received {received}", tuple(error.absolute_path))
+    return Issue(
+        "invalid_type", f"Expected {name}, received {received}", tuple(error.absolute_path)
+    )
 
 
 def _quoted(value: Any) -> str:

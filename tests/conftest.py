@@ -34,7 +34,9 @@ def servers() -> Iterator[Callable[[str], ServerProcess]]:
 
     def get(mode: str) -> ServerProcess:
         if mode not in started:
-            server = ServerProcess("--fidelity", mode, "--validate-responses", "--log-level", "warning")
+            server = ServerProcess(
+                "--fidelity", mode, "--validate-responses", "--log-level", "warning"
+            )
             server.wait_ready()
             started[mode] = server
         return started[mode]

@@ -43,15 +43,21 @@ class SpecChecker:
     implementation of the contract besides Connexion's own response validation)."""
 
     def __init__(self) -> None:
-        self.apis = [OpenAPI.from_file_path(str(SPEC_PATH)), OpenAPI.from_file_path(str(ADMIN_SPEC_PATH))]
+        self.apis = [
+            OpenAPI.from_file_path(str(SPEC_PATH)),
+            OpenAPI.from_file_path(str(ADMIN_SPEC_PATH)),
+        ]
         self.checked = 0
 
     def check(self, response: httpx.Response) -> None:
         request = response.request
         raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
         mock_request = MockRequest(
-            "http://127.0.0.1:8080", request.method.lower(), raw_path,
-            args=dict(request.url.params), headers=dict(request.headers),
+            "http://127.0.0.1:8080",
+            request.method.lower(),
+            raw_path,
+            args=dict(request.url.params),
+            headers=dict(request.headers),
         )
         mock_response = MockResponse(
             response.content,
@@ -95,7 +101,9 @@ class Api:
         return await self.client.request(method, path, headers=headers, **kwargs)
 
     async def create(self, credential: str | None = None, **fields: Any) -> httpx.Response:
-        return await self.request("POST", "/api/v1/sessions", json=session_body(**fields), credential=credential)
+        return await self.request(
+            "POST", "/api/v1/sessions", json=session_body(**fields), credential=credential
+        )
 
     async def created(self, **fields: Any) -> dict[str, Any]:
         response = await self.create(**fields)
@@ -103,16 +111,26 @@ class Api:
         return response.json()  # type: ignore[no-any-return]
 
     async def retrieve(self, ref: str, credential: str | None = None) -> httpx.Response:
-        return await self.request("GET", f"/api/v1/sessions/{quote(ref, safe='')}", credential=credential)
+        return await self.request(
+            "GET", f"/api/v1/sessions/{quote(ref, safe='')}", credential=credential
+        )
 
     async def update(self, ref: str, body: Any, credential: str | None = None) -> httpx.Response:
-        return await self.request("PATCH", f"/api/v1/sessions/{quote(ref, safe='')}", json=body, credential=credential)
+        return await self.request(
+            "PATCH", f"/api/v1/sessions/{quote(ref, safe='')}", json=body, credential=credential
+        )
 
-    async def close(self, ref: str, body: Any = None, credential: str | None = None, **kwargs: Any) -> httpx.Response:
+    async def close(
+        self, ref: str, body: Any = None, credential: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         if body is None and "content" not in kwargs:
             body = {}
         return await self.request(
-            "POST", f"/api/v1/sessions/{quote(ref, safe='')}/close", json=body, credential=credential, **kwargs
+            "POST",
+            f"/api/v1/sessions/{quote(ref, safe='')}/close",
+            json=body,
+            credential=credential,
+            **kwargs,
         )
 
     async def list(self, params: Any = None, credential: str | None = None) -> httpx.Response:

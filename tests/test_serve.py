@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.subprocess
 
 
 @pytest.fixture
-def server() -> ServerProcess:
+def server() -> Iterator[ServerProcess]:
     process = ServerProcess("--log-level", "info")
     process.wait_ready()
     yield process
@@ -30,7 +31,9 @@ def test_startup_line_names_the_url_operations_and_fidelity() -> None:
     assert process.stop() == 0
     output = process.output()
     assert f"serving {process.base_url}" in output
-    assert "6 operations bound (create_session_v1, list_sessions_v1, retrieve_session_v1, " in output
+    assert (
+        "6 operations bound (create_session_v1, list_sessions_v1, retrieve_session_v1, " in output
+    )
     assert "fidelity deployed" in output and "seed 3" in output
     assert '"GET /_mock/health" 200' in output
 
@@ -43,21 +46,28 @@ def test_signals_stop_the_server_cleanly(server: ServerProcess, sig: int) -> Non
 
 def test_environment_variables_mirror_the_options() -> None:
     allowed, admin = new_key(), "s3cret"
-    process = ServerProcess(env={
-        "TRIGGER_MOCK_FIDELITY": "deployed",
-        "TRIGGER_MOCK_SECRET_KEY": f"{allowed},{new_key('prod')}",
-        "TRIGGER_MOCK_ADMIN_TOKEN": admin,
-        "TRIGGER_MOCK_LOG_LEVEL": "warning",
-    })  # fmt: skip
+    process = ServerProcess(
+        env={
+            "TRIGGER_MOCK_FIDELITY": "deployed",
+            "TRIGGER_MOCK_SECRET_KEY": f"{allowed},{new_key('prod')}",
+            "TRIGGER_MOCK_ADMIN_TOKEN": admin,
+            "TRIGGER_MOCK_LOG_LEVEL": "warning",
+        }
+    )
     try:
         process.wait_ready()
         base = process.base_url
         health = httpx.get(f"{base}/_mock/health").json()
         assert health["fidelity"] == "deployed" and health["adminTokenRequired"] is True
-        ok = httpx.post(f"{base}/api/v1/sessions", json=session_body(),
-                        headers={"Authorization": f"Bearer {allowed}"})  # fmt: skip
+        ok = httpx.post(
+            f"{base}/api/v1/sessions",
+            json=session_body(),
+            headers={"Authorization": f"Bearer {allowed}"},
+        )
         assert ok.status_code == 201
-        other = httpx.get(f"{base}/api/v1/sessions", headers={"Authorization": f"Bearer {new_key()}"})
+        other = httpx.get(
+            f"{base}/api/v1/sessions", headers={"Authorization": f"Bearer {new_key()}"}
+        )
         assert other.status_code == 401 and other.json() == {"error": "Invalid API key"}
         assert httpx.post(f"{base}/_mock/reset").status_code == 401
         reset = httpx.post(f"{base}/_mock/reset", headers={"Authorization": f"Bearer {admin}"})
@@ -70,8 +80,11 @@ def test_environment_variables_mirror_the_options() -> None:
 def test_a_malformed_configured_key_is_refused_at_start() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mock_server", "serve", "--secret-key", "sk_nope"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "not a secret key" in result.stderr
 
@@ -79,8 +92,10 @@ def test_a_malformed_configured_key_is_refused_at_start() -> None:
 def test_the_console_script_is_installed() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "from mock_server.cli import main; main(['--version'])"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert "trigger-mock 0.1.0" in result.stdout
 
 
@@ -91,8 +106,11 @@ def test_a_seed_makes_ids_repeat_across_runs() -> None:
         process.wait_ready()
         key = "tr_dev_fixed0000000000000000"
         created = [
-            httpx.post(f"{process.base_url}/api/v1/sessions", json=session_body(),
-                       headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+            httpx.post(
+                f"{process.base_url}/api/v1/sessions",
+                json=session_body(),
+                headers={"Authorization": f"Bearer {key}"},
+            ).json()
             for _ in range(3)
         ]
         process.stop()
@@ -138,8 +156,9 @@ def test_a_client_that_lies_about_content_length_changes_nothing(server: ServerP
         sock.sendall(CREATE + b"Content-Length: 500\r\n\r\n" + b'{"type":"x"')
         sock.shutdown(socket.SHUT_WR)
         sock.recv(65536)
-    listed = httpx.get(f"{server.base_url}/api/v1/sessions",
-                       headers={"Authorization": "Bearer tr_dev_rawtest"})  # fmt: skip
+    listed = httpx.get(
+        f"{server.base_url}/api/v1/sessions", headers={"Authorization": "Bearer tr_dev_rawtest"}
+    )
     assert listed.json()["data"] == []
 
 
@@ -148,9 +167,12 @@ def test_parallel_creates_over_real_connections_make_one_session(server: ServerP
     results: list[int] = []
 
     def create() -> None:
-        response = httpx.post(f"{server.base_url}/api/v1/sessions",
-                              json=session_body(externalId="real-race"),
-                              headers={"Authorization": f"Bearer {key}"}, timeout=30)  # fmt: skip
+        response = httpx.post(
+            f"{server.base_url}/api/v1/sessions",
+            json=session_body(externalId="real-race"),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
         results.append(response.status_code)
 
     threads = [threading.Thread(target=create) for _ in range(20)]
@@ -159,5 +181,7 @@ def test_parallel_creates_over_real_connections_make_one_session(server: ServerP
     for thread in threads:
         thread.join()
     assert sorted(results) == [200] * 19 + [201]
-    listed = httpx.get(f"{server.base_url}/api/v1/sessions", headers={"Authorization": f"Bearer {key}"})
+    listed = httpx.get(
+        f"{server.base_url}/api/v1/sessions", headers={"Authorization": f"Bearer {key}"}
+    )
     assert len(listed.json()["data"]) == 1

@@ -69,14 +69,14 @@ class SessionHandlers:
         self,
         token_info: dict[str, Any],
         page: dict[str, Any] | None = None,
-        filter: dict[str, Any] | None = None,  # noqa: A002 - the spec's parameter name
+        filter: dict[str, Any] | None = None,
     ) -> Response:
         principal = _principal(token_info)
         query = ListQuery.from_params(
             page, filter, bad_period_ignored=self.behaviour.bad_period_ignored
         )
         access.to_list(principal, query.tasks)
-        result = self.store.list(principal.environment.id, query)
+        result = self.store.page(principal.environment.id, query)
         pagination = {}
         if result.next:
             pagination["next"] = result.next

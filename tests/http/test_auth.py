@@ -13,8 +13,11 @@ from tests.support import Api, new_key
 pytestmark = pytest.mark.anyio
 
 SCOPE_ERROR = {
-    "error": "Unauthorized", "code": "unauthorized", "param": "access_token", "type": "authorization",
-}  # fmt: skip
+    "error": "Unauthorized",
+    "code": "unauthorized",
+    "param": "access_token",
+    "type": "authorization",
+}
 OPERATIONS = [
     ("POST", "/api/v1/sessions"),
     ("GET", "/api/v1/sessions"),
@@ -31,13 +34,20 @@ async def environment_id(api: Api) -> str:
     return str(response.json()["sub"])
 
 
-async def sign(api: Api, scopes: list[str], *, seconds: int = 900, key: str | None = None,
-               **claims: Any) -> str:  # fmt: skip
+async def sign(
+    api: Api, scopes: list[str], *, seconds: int = 900, key: str | None = None, **claims: Any
+) -> str:
     """A token the way the SDK's auth.createPublicToken makes one."""
     now = int(time.time())
-    payload = {"sub": await environment_id(api), "pub": True, "scopes": scopes,
-               "iss": "https://id.trigger.dev", "aud": "https://api.trigger.dev",
-               "exp": now + seconds, "iat": now}  # fmt: skip
+    payload = {
+        "sub": await environment_id(api),
+        "pub": True,
+        "scopes": scopes,
+        "iss": "https://id.trigger.dev",
+        "aud": "https://api.trigger.dev",
+        "exp": now + seconds,
+        "iat": now,
+    }
     payload.update(claims)
     return jwt.encode(payload, key or api.key, algorithm="HS256")
 
@@ -50,14 +60,18 @@ def refused(api: Api, response: Any) -> None:
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 @pytest.mark.parametrize("header", [None, ""])
-async def test_missing_credentials_get_401(api: Api, method: str, path: str, header: str | None) -> None:
+async def test_missing_credentials_get_401(
+    api: Api, method: str, path: str, header: str | None
+) -> None:
     headers = {} if header is None else {"Authorization": header}
     response = await api.client.request(method, path, headers=headers, json={})
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid or Missing API key"}
 
 
-@pytest.mark.parametrize("key", ["nope", "tr_xyz_abc", "tr_dev_", "sk_live_123", "tr_dev_a b", "Bearer"])
+@pytest.mark.parametrize(
+    "key", ["nope", "tr_xyz_abc", "tr_dev_", "sk_live_123", "tr_dev_a b", "Bearer"]
+)
 async def test_malformed_secret_keys_get_401_invalid_api_key(api: Api, key: str) -> None:
     for method, path in OPERATIONS:
         response = await api.request(method, path, credential=key, json={})
@@ -170,8 +184,15 @@ async def test_tokens_that_fail_verification_get_401(api: Api) -> None:
     await api.created(externalId="v")
     env = await environment_id(api)
     now = int(time.time())
-    base = {"sub": env, "pub": True, "scopes": ["read:sessions:v"], "iss": "https://id.trigger.dev",
-            "aud": "https://api.trigger.dev", "exp": now + 600, "iat": now}  # fmt: skip
+    base = {
+        "sub": env,
+        "pub": True,
+        "scopes": ["read:sessions:v"],
+        "iss": "https://id.trigger.dev",
+        "aud": "https://api.trigger.dev",
+        "exp": now + 600,
+        "iat": now,
+    }
     invalid = {
         "other key": jwt.encode(base, new_key(), algorithm="HS256"),
         "alg none": jwt.encode(base, None, algorithm="none"),
@@ -186,10 +207,14 @@ async def test_tokens_that_fail_verification_get_401(api: Api) -> None:
         response = await api.retrieve("v", credential=token)
         assert response.status_code == 401, name
         assert response.json() == {"error": "Public Access Token is invalid"}, name
-    unknown_env = jwt.encode({**base, "sub": "cnotanenvironment00000000"}, api.key, algorithm="HS256")
+    unknown_env = jwt.encode(
+        {**base, "sub": "cnotanenvironment00000000"}, api.key, algorithm="HS256"
+    )
     response = await api.retrieve("v", credential=unknown_env)
     assert response.json() == {"error": "Invalid Public Access Token"}
-    not_public = jwt.encode({k: v for k, v in base.items() if k != "pub"}, api.key, algorithm="HS256")
+    not_public = jwt.encode(
+        {k: v for k, v in base.items() if k != "pub"}, api.key, algorithm="HS256"
+    )
     response = await api.retrieve("v", credential=not_public)
     assert response.status_code == 401 and response.json() == {"error": "Invalid API key"}
 

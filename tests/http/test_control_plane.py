@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.support import Api
@@ -56,7 +58,12 @@ async def test_sessions_dump_shows_each_environment_with_status(api: Api) -> Non
 
 async def test_clock_moves_set_freeze_and_return(api: Api) -> None:
     state = await api.set_clock(set="2031-05-06T07:08:09.010Z", frozen=True)
-    assert state == {"now": "2031-05-06T07:08:09.010Z", "offsetMs": 0, "frozen": True, "real": False}
+    assert state == {
+        "now": "2031-05-06T07:08:09.010Z",
+        "offsetMs": 0,
+        "frozen": True,
+        "real": False,
+    }
     assert (await api.created())["createdAt"] == "2031-05-06T07:08:09.010Z"
     state = await api.set_clock(advanceSeconds=1.5)
     assert state["now"] == "2031-05-06T07:08:10.510Z" and state["frozen"] is True
@@ -66,9 +73,17 @@ async def test_clock_moves_set_freeze_and_return(api: Api) -> None:
     assert moved["offsetMs"] == -3_600_000 and moved["frozen"] is False
 
 
-@pytest.mark.parametrize("body", [{}, {"advanceSeconds": 1, "real": True}, {"set": "tomorrow"},
-                                  {"advanceSeconds": "x"}, {"real": False}])  # fmt: skip
-async def test_bad_clock_requests_are_refused(api: Api, body: dict) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"advanceSeconds": 1, "real": True},
+        {"set": "tomorrow"},
+        {"advanceSeconds": "x"},
+        {"real": False},
+    ],
+)
+async def test_bad_clock_requests_are_refused(api: Api, body: dict[str, Any]) -> None:
     response = await api.client.post("/_mock/clock", json=body)
     assert 400 <= response.status_code < 500
     assert "error" in response.json()

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.anyio
 ORIGIN = "http://localhost:5173"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/sessions/chat%2F1/close", "/_mock/health"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/sessions", "/api/v1/sessions/chat%2F1/close", "/_mock/health"]
+)
 async def test_preflight_is_answered_before_authentication(api: Api, path: str) -> None:
     response = await api.client.options(
         path,
@@ -41,23 +43,30 @@ async def test_preflight_without_origin_allows_no_origin(api: Api) -> None:
 
 
 async def test_responses_echo_the_origin_and_expose_the_jwt_headers(api: Api) -> None:
-    response = await api.request("POST", "/api/v1/sessions",
-                                 json={"type": "t", "taskIdentifier": "x",
-                                       "triggerConfig": {"basePayload": {}}},
-                                 headers={"Origin": ORIGIN})  # fmt: skip
+    response = await api.request(
+        "POST",
+        "/api/v1/sessions",
+        json={"type": "t", "taskIdentifier": "x", "triggerConfig": {"basePayload": {}}},
+        headers={"Origin": ORIGIN},
+    )
     assert response.status_code == 201
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert response.headers["vary"] == "Origin"
     assert response.headers["access-control-expose-headers"] == "x-trigger-jwt,x-trigger-jwt-claims"
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/api/v1/sessions/missing", 404),
-    ("GET", "/api/v1/sessions?page[size]=0", 400),
-    ("POST", "/api/v1/sessions/%ff/close", 400),
-    ("GET", "/nowhere", 404),
-])  # fmt: skip
-async def test_error_responses_carry_cors_too(api: Api, method: str, path: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/sessions/missing", 404),
+        ("GET", "/api/v1/sessions?page[size]=0", 400),
+        ("POST", "/api/v1/sessions/%ff/close", 400),
+        ("GET", "/nowhere", 404),
+    ],
+)
+async def test_error_responses_carry_cors_too(
+    api: Api, method: str, path: str, status: int
+) -> None:
     response = await api.request(method, path, headers={"Origin": ORIGIN})
     assert response.status_code == status
     assert response.headers["access-control-allow-origin"] == ORIGIN

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -16,16 +17,31 @@ pytestmark = pytest.mark.anyio
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ROW_KEYS = [
-    "id", "externalId", "type", "taskIdentifier", "triggerConfig", "currentRunId", "tags",
-    "metadata", "closedAt", "closedReason", "expiresAt", "createdAt", "updatedAt",
-]  # fmt: skip
+    "id",
+    "externalId",
+    "type",
+    "taskIdentifier",
+    "triggerConfig",
+    "currentRunId",
+    "tags",
+    "metadata",
+    "closedAt",
+    "closedReason",
+    "expiresAt",
+    "createdAt",
+    "updatedAt",
+]
 
 
-def token_claims(token: str, key: str) -> dict:
+def token_claims(token: str, key: str) -> dict[str, Any]:
     return jwt.decode(
-        token, key, algorithms=["HS256"], audience="https://api.trigger.dev",
-        issuer="https://id.trigger.dev", options={"verify_exp": False, "verify_iat": False},
-    )  # fmt: skip
+        token,
+        key,
+        algorithms=["HS256"],
+        audience="https://api.trigger.dev",
+        issuer="https://id.trigger.dev",
+        options={"verify_exp": False, "verify_iat": False},
+    )
 
 
 async def test_create_returns_201_with_the_row_in_wire_order(api: Api) -> None:
@@ -33,7 +49,11 @@ async def test_create_returns_201_with_the_row_in_wire_order(api: Api) -> None:
         externalId="chat-1",
         tags=["user:1"],
         metadata={"plan": "pro"},
-        triggerConfig={"basePayload": {"chatId": "chat-1"}, "machine": "small-1x", "maxAttempts": 3},
+        triggerConfig={
+            "basePayload": {"chatId": "chat-1"},
+            "machine": "small-1x",
+            "maxAttempts": 3,
+        },
     )
     assert response.status_code == 201
     body = response.json()
@@ -45,8 +65,10 @@ async def test_create_returns_201_with_the_row_in_wire_order(api: Api) -> None:
     assert body["tags"] == ["user:1"]
     assert body["metadata"] == {"plan": "pro"}
     assert body["triggerConfig"] == {
-        "basePayload": {"chatId": "chat-1"}, "machine": "small-1x", "maxAttempts": 3,
-    }  # fmt: skip
+        "basePayload": {"chatId": "chat-1"},
+        "machine": "small-1x",
+        "maxAttempts": 3,
+    }
     assert body["closedAt"] is None and body["closedReason"] is None and body["expiresAt"] is None
     assert ISO_MS.match(body["createdAt"]) and body["createdAt"] == body["updatedAt"]
     assert body["isCached"] is False
@@ -67,7 +89,9 @@ async def test_create_without_external_id_always_makes_a_new_session(api: Api) -
     assert first["externalId"] is None and second["isCached"] is False
 
 
-async def test_repeating_create_with_an_open_external_id_returns_200_and_is_cached(api: Api) -> None:
+async def test_repeating_create_with_an_open_external_id_returns_200_and_is_cached(
+    api: Api,
+) -> None:
     first = await api.created(externalId="same", tags=["a"])
     await api.set_clock(advanceSeconds=2)
     again = await api.create(externalId="same", tags=["b"], metadata={"m": 1})
@@ -83,7 +107,9 @@ async def test_repeating_create_with_an_open_external_id_returns_200_and_is_cach
     )
 
 
-async def test_cached_create_refreshes_trigger_config_only_when_following_deployed(api: Api) -> None:
+async def test_cached_create_refreshes_trigger_config_only_when_following_deployed(
+    api: Api,
+) -> None:
     first = await api.created(externalId="cfg", triggerConfig={"basePayload": {"v": 1}})
     await api.set_clock(advanceSeconds=1)
     again = (await api.create(externalId="cfg", triggerConfig={"basePayload": {"v": 2}})).json()
@@ -163,9 +189,10 @@ async def test_blank_external_id_is_rejected(api: Api) -> None:
 
 async def test_every_schema_violation_is_reported(api: Api) -> None:
     response = await api.request(
-        "POST", "/api/v1/sessions",
+        "POST",
+        "/api/v1/sessions",
         json={"type": "", "tags": ["x" * 129], "triggerConfig": {"basePayload": []}},
-    )  # fmt: skip
+    )
     expected = [
         ("invalid_type", "Required", ["taskIdentifier"]),
         ("too_small", "String must contain at least 1 character(s)", ["type"]),
@@ -201,8 +228,12 @@ async def test_machine_must_be_a_known_preset(api: Api) -> None:
 
 
 async def test_numeric_limits_follow_the_spec(api: Api) -> None:
-    for config in ({"maxAttempts": 11}, {"maxAttempts": 0}, {"idleTimeoutInSeconds": 3601},
-                   {"maxDuration": 1.5}):  # fmt: skip
+    for config in (
+        {"maxAttempts": 11},
+        {"maxAttempts": 0},
+        {"idleTimeoutInSeconds": 3601},
+        {"maxDuration": 1.5},
+    ):
         response = await api.create(triggerConfig={"basePayload": {}, **config})
         assert response.status_code == (400 if api.deployed else 422), config
     assert (await api.list()).json()["data"] == []

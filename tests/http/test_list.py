@@ -38,9 +38,19 @@ async def test_list_is_newest_first_and_omits_trigger_config(api: Api) -> None:
     row = response.json()["data"][0]
     assert "triggerConfig" not in row
     assert list(row) == [
-        "id", "externalId", "type", "taskIdentifier", "currentRunId", "tags", "metadata",
-        "closedAt", "closedReason", "expiresAt", "createdAt", "updatedAt",
-    ]  # fmt: skip
+        "id",
+        "externalId",
+        "type",
+        "taskIdentifier",
+        "currentRunId",
+        "tags",
+        "metadata",
+        "closedAt",
+        "closedReason",
+        "expiresAt",
+        "createdAt",
+        "updatedAt",
+    ]
 
 
 async def test_default_page_is_twenty_and_next_walks_every_row_once(api: Api) -> None:
@@ -62,9 +72,12 @@ async def test_page_before_walks_back_to_the_same_page(api: Api) -> None:
     second = await api.list({"page[size]": 5, "page[after]": first.json()["pagination"]["next"]})
     assert ids(second) == newest_first[5:10]
     assert second.json()["pagination"] == {
-        "next": internal(newest_first[9]), "previous": internal(newest_first[5]),
-    }  # fmt: skip
-    back = await api.list({"page[size]": 5, "page[before]": second.json()["pagination"]["previous"]})
+        "next": internal(newest_first[9]),
+        "previous": internal(newest_first[5]),
+    }
+    back = await api.list(
+        {"page[size]": 5, "page[before]": second.json()["pagination"]["previous"]}
+    )
     assert ids(back) == ids(first)
     assert back.json()["pagination"] == {"next": internal(newest_first[4])}
 
@@ -75,8 +88,9 @@ async def test_page_before_in_the_middle_has_both_cursors(api: Api) -> None:
     response = await api.list({"page[size]": 3, "page[before]": internal(newest_first[8])})
     assert ids(response) == newest_first[5:8]
     assert response.json()["pagination"] == {
-        "next": internal(newest_first[7]), "previous": internal(newest_first[5]),
-    }  # fmt: skip
+        "next": internal(newest_first[7]),
+        "previous": internal(newest_first[5]),
+    }
 
 
 async def test_cursors_at_the_ends_of_the_list(api: Api) -> None:
@@ -112,12 +126,14 @@ async def test_both_cursors_at_once_are_refused(api: Api) -> None:
     assert response.status_code == 400
     assert response.json() == {
         "error": "Query Error",
-        "details": [{
-            "code": "custom",
-            "message": "Cannot pass both page[after] and page[before] on the same request",
-            "path": ["page[before]"],
-        }],
-    }  # fmt: skip
+        "details": [
+            {
+                "code": "custom",
+                "message": "Cannot pass both page[after] and page[before] on the same request",
+                "path": ["page[before]"],
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize(
@@ -129,7 +145,9 @@ async def test_both_cursors_at_once_are_refused(api: Api) -> None:
         ("2.5", "invalid_type", "Expected integer, received float"),
     ],
 )
-async def test_page_size_must_be_between_1_and_100(api: Api, size: str, code: str, message: str) -> None:
+async def test_page_size_must_be_between_1_and_100(
+    api: Api, size: str, code: str, message: str
+) -> None:
     response = await api.list({"page[size]": size})
     assert response.status_code == 400
     assert response.json() == {
@@ -148,7 +166,9 @@ async def test_page_size_limits_the_page(api: Api) -> None:
 
 async def test_filters_by_type_task_external_id_and_tags(api: Api) -> None:
     a = (await api.created(type="chat.agent", taskIdentifier="one", tags=["red", "big"]))["id"]
-    b = (await api.created(type="inbox", taskIdentifier="two", tags=["blue"], externalId="bee"))["id"]
+    b = (await api.created(type="inbox", taskIdentifier="two", tags=["blue"], externalId="bee"))[
+        "id"
+    ]
     c = (await api.created(type="inbox", taskIdentifier="one", tags=["red"]))["id"]
     assert ids(await api.list({"filter[type]": "inbox"})) == [c, b]
     assert ids(await api.list({"filter[taskIdentifier]": "one"})) == [c, a]
@@ -201,11 +221,15 @@ async def test_an_unknown_status_is_a_query_error(api: Api) -> None:
     response = await api.list({"filter[status]": "FOOBAR"})
     assert response.status_code == 400
     assert response.json()["error"] == "Query Error"
-    assert response.json()["details"] == [{
-        "code": "invalid_enum_value",
-        "message": "Invalid enum value. Expected 'ACTIVE' | 'CLOSED' | 'EXPIRED', received 'FOOBAR'",
-        "path": ["filter[status]"],
-    }]  # fmt: skip
+    assert response.json()["details"] == [
+        {
+            "code": "invalid_enum_value",
+            "message": (
+                "Invalid enum value. Expected 'ACTIVE' | 'CLOSED' | 'EXPIRED', received 'FOOBAR'"
+            ),
+            "path": ["filter[status]"],
+        }
+    ]
 
 
 async def test_created_at_from_and_to_are_inclusive_epoch_ms(api: Api) -> None:

@@ -21,7 +21,9 @@ async def test_retrieve_by_session_id_and_by_external_id(api: Api) -> None:
 
 
 @pytest.mark.parametrize("external_id", ["org/team/chat 1", "chat:1?x=y#z", "über-chat-ü", "a%2Fb"])
-async def test_percent_encoded_external_ids_address_their_session(api: Api, external_id: str) -> None:
+async def test_percent_encoded_external_ids_address_their_session(
+    api: Api, external_id: str
+) -> None:
     created = await api.created(externalId=external_id)
     response = await api.retrieve(external_id)
     assert response.status_code == 200

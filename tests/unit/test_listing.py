@@ -18,11 +18,27 @@ MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("7d", 7 * DAY), ("1h", HOUR), ("30m", 30 * MINUTE), ("2w", 14 * DAY), ("90", 90),
-     ("1h30m", 90 * MINUTE), ("1.5h", 90 * MINUTE), ("2 days", 2 * DAY), ("90s", 90_000),
-     ("500ms", 500), ("1mo", 365.25 * DAY / 12), ("1y", 365.25 * DAY), ("1H", HOUR),
-     ("1,000ms", 1000), ("-1d", -DAY), ("soon", None), ("", None), ("5 parsecs", None)],
-)  # fmt: skip
+    [
+        ("7d", 7 * DAY),
+        ("1h", HOUR),
+        ("30m", 30 * MINUTE),
+        ("2w", 14 * DAY),
+        ("90", 90),
+        ("1h30m", 90 * MINUTE),
+        ("1.5h", 90 * MINUTE),
+        ("2 days", 2 * DAY),
+        ("90s", 90_000),
+        ("500ms", 500),
+        ("1mo", 365.25 * DAY / 12),
+        ("1y", 365.25 * DAY),
+        ("1H", HOUR),
+        ("1,000ms", 1000),
+        ("-1d", -DAY),
+        ("soon", None),
+        ("", None),
+        ("5 parsecs", None),
+    ],
+)
 def test_periods_parse_like_parse_duration(text: str, ms: float | None) -> None:
     assert parse_period(text) == ms
 
@@ -66,22 +82,31 @@ def populated(count: int) -> tuple[SessionStore, EnvironmentState]:
     clock = ControllableClock()
     store = SessionStore(clock, IdSource(clock, seed=9))
     for i in range(count):
-        store.create("env", NewSession(
-            type="rare" if i % 1000 == 0 else "common", task_identifier=f"task{i % 7}",
-            trigger_config={"basePayload": {}}, tags=[f"tag{i % 3}"],
-        ))  # fmt: skip
+        store.create(
+            "env",
+            NewSession(
+                type="rare" if i % 1000 == 0 else "common",
+                task_identifier=f"task{i % 7}",
+                trigger_config={"basePayload": {}},
+                tags=[f"tag{i % 3}"],
+            ),
+        )
     state = store._environments["env"]
     return store, state
 
 
-def page_reads(state: EnvironmentState, query: ListQuery, *, deployed: bool = False) -> tuple[int, int]:
+def page_reads(
+    state: EnvironmentState, query: ListQuery, *, deployed: bool = False
+) -> tuple[int, int]:
     counting = CountingSessions(state.sessions)
-    page = paginate(state.index, counting, state.by_external, query, now_ms=0, deployed_edges=deployed)
+    page = paginate(
+        state.index, counting, state.by_external, query, now_ms=0, deployed_edges=deployed
+    )
     return len(page.rows), counting.reads
 
 
 def test_a_page_reads_only_about_its_own_rows() -> None:
-    store, state = populated(20_000)
+    _, state = populated(20_000)
     middle = sorted(state.sessions)[10_000]
     # size + 1 rows to learn whether there is a next page, + 1 to learn about a previous one
     assert page_reads(state, ListQuery(size=50)) == (50, 51)
@@ -98,15 +123,16 @@ def test_pages_cover_every_row_once_in_both_directions() -> None:
     newest_first = sorted(state.sessions, reverse=True)
     seen, cursor = [], None
     while True:
-        page = store.list("env", ListQuery(size=20, after=cursor))
+        page = store.page("env", ListQuery(size=20, after=cursor))
         seen += [s.internal_id for s in page.rows]
         if not page.next:
             break
         cursor = page.next
     assert seen == newest_first
-    back, cursor = [], seen[-1]
+    back: list[str] = []
+    cursor = seen[-1]
     while cursor:
-        page = store.list("env", ListQuery(size=20, before=cursor))
+        page = store.page("env", ListQuery(size=20, before=cursor))
         back = [s.internal_id for s in page.rows] + back
         cursor = page.previous
     assert back == newest_first[:-1]

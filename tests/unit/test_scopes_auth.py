@@ -56,10 +56,18 @@ def test_every_resource_unless_a_broader_one_is_granted() -> None:
 
 @pytest.mark.parametrize(
     ("header", "credential"),
-    [(None, None), ("", None), ("Bearer ", None), ("Bearer  x ", "x"), ("tr_dev_1", "tr_dev_1"),
-     ("bearer tr_dev_1", "bearer tr_dev_1")],
-)  # fmt: skip
-def test_bearer_credentials_are_read_like_the_server_does(header: str | None, credential: str | None) -> None:
+    [
+        (None, None),
+        ("", None),
+        ("Bearer ", None),
+        ("Bearer  x ", "x"),
+        ("tr_dev_1", "tr_dev_1"),
+        ("bearer tr_dev_1", "bearer tr_dev_1"),
+    ],
+)
+def test_bearer_credentials_are_read_like_the_server_does(
+    header: str | None, credential: str | None
+) -> None:
     assert bearer_credential(header) == credential
 
 
@@ -107,8 +115,15 @@ def test_tokens_verify_against_the_fake_clock() -> None:
 def test_tokens_need_a_known_environment_and_its_key() -> None:
     auth = Authenticator(Environments(), ControllableClock())
     env = auth.environments.by_key("tr_dev_signer")
-    forged = jwt.encode({"sub": env.id, "pub": True, "iss": "https://id.trigger.dev",
-                         "aud": "https://api.trigger.dev"}, "tr_dev_other")  # fmt: skip
+    forged = jwt.encode(
+        {
+            "sub": env.id,
+            "pub": True,
+            "iss": "https://id.trigger.dev",
+            "aud": "https://api.trigger.dev",
+        },
+        "tr_dev_other",
+    )
     with pytest.raises(InvalidPublicToken):
         auth.public_token(forged, {"sub": env.id, "pub": True})
     with pytest.raises(UnknownTokenEnvironment):

@@ -42,7 +42,11 @@ def store(time_source: FixedTime) -> SessionStore:
 
 
 def new(**fields: object) -> NewSession:
-    values: dict[str, object] = {"type": "chat", "task_identifier": "t", "trigger_config": {"basePayload": {}}}
+    values: dict[str, object] = {
+        "type": "chat",
+        "task_identifier": "t",
+        "trigger_config": {"basePayload": {}},
+    }
     values.update(fields)
     return NewSession(**values)  # type: ignore[arg-type]
 
@@ -74,7 +78,9 @@ def test_expiry_is_derived_from_the_clock(store: SessionStore, time_source: Fixe
 def test_refreshing_trigger_config_on_a_cached_create(time_source: FixedTime) -> None:
     clock = ControllableClock(time_source)
     store = SessionStore(clock, IdSource(clock), refresh_trigger_config_on_cached_create=True)
-    first = store.create(ENV, new(external_id="r", trigger_config={"basePayload": {"v": 1}})).session
+    first = store.create(
+        ENV, new(external_id="r", trigger_config={"basePayload": {"v": 1}})
+    ).session
     time_source.now += 5
     store.create(ENV, new(external_id="r", trigger_config={"basePayload": {"v": 2}}))
     assert first.trigger_config == {"basePayload": {"v": 2}}
@@ -82,7 +88,9 @@ def test_refreshing_trigger_config_on_a_cached_create(time_source: FixedTime) ->
 
 
 @pytest.mark.parametrize("external_id", ["", " \u00a0\ufeff", " session_abc"])
-def test_external_ids_are_trimmed_like_javascript_does(store: SessionStore, external_id: str) -> None:
+def test_external_ids_are_trimmed_like_javascript_does(
+    store: SessionStore, external_id: str
+) -> None:
     with pytest.raises(ValidationFailed):
         store.create(ENV, new(external_id=external_id))
     assert store.count() == 0
@@ -114,7 +122,9 @@ def test_update_rules(store: SessionStore, time_source: FixedTime) -> None:
     store.update(ENV, "u", SessionChanges.from_body({"externalId": "u"}))
 
 
-def test_close_is_terminal_and_keeps_the_first_close(store: SessionStore, time_source: FixedTime) -> None:
+def test_close_is_terminal_and_keeps_the_first_close(
+    store: SessionStore, time_source: FixedTime
+) -> None:
     session = store.create(ENV, new()).session
     store.close(ENV, session.friendly_id, "first")
     closed_at = session.closed_at
@@ -143,5 +153,5 @@ def test_threads_creating_one_external_id_get_one_session(store: SessionStore) -
         results = list(pool.map(lambda _: store.create(ENV, new(external_id="same")), range(200)))
     assert sum(not r.is_cached for r in results) == 1
     assert len({id(r.session) for r in results}) == 1
-    page = store.list(ENV, ListQuery(size=100))
+    page = store.page(ENV, ListQuery(size=100))
     assert len(page.rows) == 1

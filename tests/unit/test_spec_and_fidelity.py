@@ -1,0 +1,92 @@
+"""The contract files themselves, and the fidelity table against README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from mock_server.app import create_app, load_spec, operations
+from mock_server.config import Settings
+from mock_server.fidelity import DIFFERENCES, Behaviour, Fidelity, behaviour_fields, markdown_table
+from tests.support import ADMIN_SPEC_PATH, ROOT, SPEC_PATH
+
+UPSTREAM_OPERATIONS = {
+    ("post", "/api/v1/sessions"): ("create_session_v1", {"secretKey", "publicAccessToken"}),
+    ("get", "/api/v1/sessions"): ("list_sessions_v1", {"secretKey", "publicAccessToken"}),
+    ("get", "/api/v1/sessions/{session}"): (
+        "retrieve_session_v1",
+        {"secretKey", "publicAccessToken"},
+    ),
+    ("patch", "/api/v1/sessions/{session}"): ("update_session_v1", {"secretKey"}),
+    ("post", "/api/v1/sessions/{session}/close"): ("close_session_v1", {"secretKey"}),
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return load_spec(SPEC_PATH)
+
+
+@pytest.mark.parametrize("path", [SPEC_PATH, ADMIN_SPEC_PATH])
+def test_specs_are_valid_openapi_3_0_3(path: Any) -> None:
+    document = yaml.safe_load(path.read_text())
+    assert document["openapi"] == "3.0.3"
+    validate(document)
+
+
+def test_the_five_upstream_operations_keep_their_ids_paths_and_security(
+    spec: dict[str, Any],
+) -> None:
+    for (method, path), (operation_id, schemes) in UPSTREAM_OPERATIONS.items():
+        operation = spec["paths"][path][method]
+        assert operation["operationId"] == operation_id
+        assert {name for alt in operation["security"] for name in alt} == schemes
+
+
+def test_create_links_to_retrieve_update_and_close(spec: dict[str, Any]) -> None:
+    ids = {op_id for op_id, _ in operations(spec)}
+    create = spec["paths"]["/api/v1/sessions"]["post"]
+    for status in ("200", "201"):
+        targets = {
+            spec["components"]["links"][link["$ref"].rsplit("/", 1)[1]]["operationId"]
+            for link in create["responses"][status]["links"].values()
+        }
+        assert targets == {"retrieve_session_v1", "update_session_v1", "close_session_v1"} <= ids
+
+
+def test_body_limits_are_declared_on_the_body_schemas(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["CreateSessionRequestBody"]["x-max-body-bytes"] == 32 * 1024
+    assert schemas["UpdateSessionRequestBody"]["x-max-body-bytes"] == 32 * 1024
+    assert schemas["CloseSessionRequestBody"]["x-max-body-bytes"] == 1024
+    close = spec["paths"]["/api/v1/sessions/{session}/close"]["post"]
+    assert close["requestBody"]["required"] is False
+
+
+def test_every_operation_is_bound_to_a_handler() -> None:
+    app = create_app(Settings())
+    assert app.operation_ids == [
+        "create_session_v1",
+        "list_sessions_v1",
+        "retrieve_session_v1",
+        "update_session_v1",
+        "close_session_v1",
+        "generate_jwt_claims_v1",
+    ]
+
+
+def test_every_table_row_is_a_behaviour_and_really_differs() -> None:
+    assert {row.name for row in DIFFERENCES} == behaviour_fields()
+    assert len({row.name for row in DIFFERENCES}) == len(DIFFERENCES)
+    for row in DIFFERENCES:
+        assert row.documented_value != row.deployed_value, row.name
+        assert getattr(Behaviour.of(Fidelity.DEPLOYED), row.name) == row.deployed_value
+        assert getattr(Behaviour.of("documented"), row.name) == row.documented_value
+
+
+def test_readme_shows_the_fidelity_table_from_the_code() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme
