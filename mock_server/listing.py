@@ -24,49 +24,48 @@ from .errors import Issue, QueryError
 from .models import Session, SessionStatus
 
 DEFAULT_PAGE_SIZE: Final = 20
-_DAY_MS: Final = 86_400_000
-_UNIT_MS: Final[dict[str, float]] = {
-    "ns": 1e-6,
-    "us": 1e-3,
-    "µs": 1e-3,
-    "ms": 1.0,
-    "s": 1000.0,
-    "sec": 1000.0,
-    "second": 1000.0,
-    "m": 60_000.0,
-    "min": 60_000.0,
-    "minute": 60_000.0,
-    "h": 3_600_000.0,
-    "hr": 3_600_000.0,
-    "hour": 3_600_000.0,
-    "d": _DAY_MS,
-    "day": _DAY_MS,
-    "w": 7 * _DAY_MS,
-    "wk": 7 * _DAY_MS,
-    "week": 7 * _DAY_MS,
-    "mo": 365.25 * _DAY_MS / 12,
-    "mth": 365.25 * _DAY_MS / 12,
-    "month": 365.25 * _DAY_MS / 12,
-    "y": 365.25 * _DAY_MS,
-    "yr": 365.25 * _DAY_MS,
-    "year": 365.25 * _DAY_MS,
-}
+_MINUTE: Final = 60_000.0
+_DAY: Final = 86_400_000.0
+_YEAR: Final = 365.25 * _DAY
+# parse-duration's English units, in its own order (a bare number after a unit takes the
+# first unit in this order that is smaller than the previous one: "1h30" is 1h30m).
+_UNITS: Final[dict[str, float]] = {
+    "year": _YEAR, "yr": _YEAR, "y": _YEAR,
+    "month": _YEAR / 12, "mo": _YEAR / 12, "mth": _YEAR / 12,
+    "week": 7 * _DAY, "wk": 7 * _DAY, "w": 7 * _DAY,
+    "day": _DAY, "d": _DAY,
+    "hour": 60 * _MINUTE, "hr": 60 * _MINUTE, "h": 60 * _MINUTE,
+    "minute": _MINUTE, "min": _MINUTE, "m": _MINUTE,
+    "second": 1000.0, "sec": 1000.0, "s": 1000.0,
+    "millisecond": 1.0, "millisec": 1.0, "ms": 1.0,
+    "microsecond": 1e-3, "microsec": 1e-3, "us": 1e-3, "µs": 1e-3,
+    "nanosecond": 1e-6, "nanosec": 1e-6, "ns": 1e-6,
+}  # fmt: skip
 _DURATION_PART: Final = re.compile(
     r"((?:\d{1,16}(?:\.\d{1,16})?|\.\d{1,16})(?:[eE][-+]?\d{1,4})?)\s?([^\W\d_]{0,14})"
 )
 
 
 def parse_period(text: str) -> float | None:
-    """Milliseconds in a duration such as ``7d``, ``1h30m``, ``2 weeks`` or ``90`` (ms),
-    read with the rules of the ``parse-duration`` package the real server uses."""
-    cleaned = re.sub(r"(\d)[_,](\d)", r"\1\2", text)
+    """Milliseconds in a duration such as ``7d``, ``1h30m``, ``1h30``, ``2 weeks`` or
+    ``90`` (ms), read the way the ``parse-duration`` package (which the server uses) reads
+    it; ``None`` when nothing in it is a duration."""
+    cleaned = re.sub(r"(\d)[ _,](\d)", r"\1\2", text)
     total: float | None = None
+    previous: float | None = None
     for number, unit in _DURATION_PART.findall(cleaned):
-        scale = _UNIT_MS.get(unit or "ms") or _UNIT_MS.get(unit.lower().removesuffix("s"))
-        if scale is not None:
+        if unit:
+            lowered = unit.lower()
+            scale = _UNITS.get(lowered) or _UNITS.get(lowered.removesuffix("s"))
+        elif previous:
+            scale = next((v for v in _UNITS.values() if v < previous), None)
+        else:
+            scale = _UNITS["ms"]
+        previous = scale
+        if scale:
             total = (total or 0.0) + float(number) * scale
-    if total is not None and cleaned.lstrip().startswith("-"):
-        total = -total
+    if total and text.startswith("-"):
+        return -total
     return total
 
 

@@ -14,8 +14,9 @@ Connexion drives validation from ``openapi.yaml``; these classes plug into its
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -147,6 +148,9 @@ def translate(errors: Iterable[ValidationError]) -> list[Issue]:
             issues.append(Issue("custom", message, path))
         elif keyword == "format":
             issues.append(Issue("invalid_date", "Invalid date", path))
+        elif keyword == "not" and "x-not-message" in error.schema:
+            where = (*path, *error.schema.get("x-not-path", ()))
+            issues.append(Issue("custom", error.schema["x-not-message"], where))
         elif keyword in ("oneOf", "anyOf"):
             issues.append(Issue("invalid_union", "Invalid input", path))
         else:
@@ -158,8 +162,45 @@ def translate(errors: Iterable[ValidationError]) -> list[Issue]:
 # --- bodies -----------------------------------------------------------------------------
 
 
+MAX_JSON_DEPTH: Final = 128
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} does not fit a double")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, numbers that fit a double, bounded nesting."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+        )
+    except (ValueError, RecursionError) as exc:
+        raise InvalidJson() from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ValidationFailed([Issue("custom", message)])
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def strip_unknown(value: Any, schema: dict[str, Any]) -> Any:
@@ -211,10 +252,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
             if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
                 raise EmptyBody()
             return replay(receive, scope, b"")
-        try:
-            value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidJson() from exc
+        value = parse_json(raw)
         issues = self._validators.issues(self._schema, value)
         if issues:
             raise ValidationFailed(issues)
@@ -264,7 +302,7 @@ def replay(receive: Receive, scope: Scope, body: bytes) -> tuple[Receive, Scope]
 
 # --- queries ----------------------------------------------------------------------------
 
-_INTEGER: Final = re.compile(r"^[+-]?\d{1,18}$")
+_INTEGER: Final = re.compile(r"^[+-]?\d{1,4000}$")
 _NUMBER: Final = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -281,8 +319,9 @@ def _coerce(text: str, schema: dict[str, Any]) -> Any:
 class DeepObjectParser(OpenAPIURIParser):  # type: ignore[misc]
     """``page[size]=5&filter[createdAt][period]=7d`` into nested, typed objects.
 
-    A list-valued field takes every repeated value, each split on commas, when
-    ``split_lists`` is set; otherwise only the last value, unsplit, as the server does.
+    A list-valued field takes every repeated value, each split on commas and without
+    empty parts, when ``split_lists`` is set; otherwise only the last value, unsplit, as the
+    server does.
     """
 
     split_lists: bool = True
@@ -296,24 +335,41 @@ class DeepObjectParser(OpenAPIURIParser):  # type: ignore[misc]
                 resolved[key] = values[-1]
                 continue
             path = re.findall(r"([^\[\]]*)\]", "[" + rest)
-            schema: dict[str, Any] | None = defn.get("schema", {})
-            target = resolved.setdefault(name, {})
-            for step in path[:-1]:
-                schema = (schema or {}).get("properties", {}).get(step)
-                if not isinstance(target.get(step), dict):
-                    target[step] = {}
-                target = target[step]
-            leaf = (schema or {}).get("properties", {}).get(path[-1]) or {}
-            target[path[-1]] = self._leaf(values, leaf)
+            self._place(resolved.setdefault(name, {}), path, values, defn.get("schema", {}))
         return resolved
 
-    def _leaf(self, values: list[str], schema: dict[str, Any]) -> Any:
+    def _place(
+        self, target: dict[str, Any], path: list[str], values: list[str], schema: dict[str, Any]
+    ) -> None:
+        """Put ``values`` at ``path`` under ``target``, typed by ``schema``. A list field
+        also takes the ``filter[status][]=`` and ``filter[status][0]=`` spellings."""
+        for depth, step in enumerate(path):
+            field = schema.get("properties", {}).get(step) or {}
+            rest = path[depth + 1 :]
+            if field.get("type") == "array" and all(p == "" or p.isdigit() for p in rest):
+                earlier = target.get(step)
+                items = self._leaf(values, field, itemised=bool(rest))
+                target[step] = (earlier if isinstance(earlier, list) else []) + items
+                return
+            if not rest:
+                target[step] = self._leaf(values, field)
+                return
+            if not isinstance(target.get(step), dict):
+                target[step] = {}
+            target, schema = target[step], field
+
+    def _leaf(self, values: list[str], schema: dict[str, Any], *, itemised: bool = False) -> Any:
+        """``itemised``: the values were written as ``key[0]=`` / ``key[]=`` items."""
+        if schema.get("type") == "object" and values[-1] == "":
+            return {}  # how an empty nested object is written: `filter[createdAt]=`
         if schema.get("type") == "array":
             items = schema.get("items", {})
-            chosen = values if self.split_lists else values[-1:]
-            parts: Iterator[str] = (
-                part for v in chosen for part in (v.split(",") if self.split_lists else [v])
-            )
+            if self.split_lists and itemised:
+                parts = values
+            elif self.split_lists:  # every value, split on commas; empty parts mean nothing
+                parts = [part for v in values for part in v.split(",") if part]
+            else:
+                parts = values[-1:]
             return [_coerce(part, items) for part in parts]
         return _coerce(values[-1], schema)
 

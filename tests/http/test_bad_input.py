@@ -26,6 +26,7 @@ async def nothing_stored(api: Api) -> bool:
         (b"\xff\xfe{}", "Invalid JSON"),
         (b"[" * 50_000 + b"]" * 50_000, "Request body too large"),
         (b"[" * 10_000 + b"]" * 10_000, "Invalid JSON"),
+        (b'{"metadata":{"x":1e400}}', "Invalid JSON"),
     ],
 )
 async def test_unreadable_bodies_are_refused(api: Api, content: bytes, error: str) -> None:
@@ -155,3 +156,25 @@ async def test_huge_query_strings_are_handled(api: Api) -> None:
     response = await api.list({"filter[tags]": "x" * 20_000, "page[size]": "9" * 500})
     assert response.status_code == 400
     assert response.json()["details"][0]["path"] == ["page[size]"]
+
+
+@pytest.mark.parametrize("depth", [129, 940, 990])
+async def test_deeply_nested_bodies_are_refused_not_crashed_on(api: Api, depth: int) -> None:
+    metadata = b'{"a":' * depth + b"1" + b"}" * depth
+    body = b'{"type":"t","taskIdentifier":"x","triggerConfig":{"basePayload":{}},"metadata":'
+    response = await api.request(
+        "POST",
+        "/api/v1/sessions",
+        content=body + metadata + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code in (400, 422)
+    assert await nothing_stored(api)
+    shallow = b'{"a":' * 100 + b"1" + b"}" * 100
+    accepted = await api.request(
+        "POST",
+        "/api/v1/sessions",
+        content=body + shallow + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert accepted.status_code == 201

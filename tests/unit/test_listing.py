@@ -37,6 +37,14 @@ MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
         ("soon", None),
         ("", None),
         ("5 parsecs", None),
+        ("1h30", 90 * MINUTE),
+        ("500MS", 500),
+        ("2 Hours", 2 * HOUR),
+        ("3 milliseconds", 3),
+        ("1 000ms", 1000),
+        (" -1d", DAY),
+        ("0d", 0),
+        ("1h junk 30m", 90 * MINUTE),
     ],
 )
 def test_periods_parse_like_parse_duration(text: str, ms: float | None) -> None:

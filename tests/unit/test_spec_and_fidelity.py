@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from mock_server.app import create_app, load_spec, operations
 from mock_server.config import Settings
 from mock_server.fidelity import DIFFERENCES, Behaviour, Fidelity, behaviour_fields, markdown_table
+from mock_server.listing import parse_period
 from tests.support import ADMIN_SPEC_PATH, ROOT, SPEC_PATH
 
 UPSTREAM_OPERATIONS = {
@@ -90,3 +94,21 @@ def test_every_table_row_is_a_behaviour_and_really_differs() -> None:
 def test_readme_shows_the_fidelity_table_from_the_code() -> None:
     readme = (ROOT / "README.md").read_text()
     assert markdown_table() in readme
+
+
+def period_pattern(spec: dict[str, Any]) -> str:
+    filters = spec["components"]["schemas"]["SessionsFilter"]["properties"]
+    return str(filters["createdAt"]["properties"]["period"]["pattern"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_every_period_the_spec_allows_is_one_the_fake_reads(data: st.DataObject) -> None:
+    pattern = period_pattern(load_spec(SPEC_PATH))
+    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert parse_period(text) is not None, text
+
+
+@pytest.mark.parametrize("text", ["soon", "5 parsecs", "1h junk", "", "1e3ms"])
+def test_the_period_pattern_refuses_what_is_not_a_duration(spec: dict[str, Any], text: str) -> None:
+    assert re.match(period_pattern(spec), text) is None

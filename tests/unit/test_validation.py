@@ -155,3 +155,9 @@ def test_list_values_split_or_not() -> None:
     query = {"filter[tags]": ["a,b", "c"]}
     assert parser(True).resolve_query(query) == {"filter": {"tags": ["a", "b", "c"]}}
     assert parser(False).resolve_query(query) == {"filter": {"tags": ["c"]}}
+    assert parser(True).resolve_query({"filter[createdAt]": [""]}) == {"filter": {"createdAt": {}}}
+    indexed = {"filter[tags][0]": ["x,w"], "filter[tags][]": [""], "filter[tags]": ["z"]}
+    assert parser(True).resolve_query(indexed) == {"filter": {"tags": ["x,w", "", "z"]}}
+    empty = {"filter[tags]": ["", "a,,"]}
+    assert parser(True).resolve_query(empty) == {"filter": {"tags": ["a"]}}
+    assert parser(False).resolve_query(empty) == {"filter": {"tags": ["a,,"]}}
