@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authenticator, Environments
+from .bodies import JsonBodyValidator
 from .clock import ControllableClock
 from .config import Settings
 from .fidelity import Behaviour
@@ -27,10 +28,11 @@ from .handlers.admin import AdminHandlers
 from .handlers.sessions import SessionHandlers
 from .ids import IdSource
 from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .queries import DeepObjectParser, QueryValidator
 from .responses import error_handler
+from .schema_issues import SchemaValidators
 from .security import admin_security_handler, api_security_handler
 from .store import SessionStore
-from .validation import DeepObjectParser, JsonBodyValidator, QueryValidator, SchemaValidators
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

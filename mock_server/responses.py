@@ -17,6 +17,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from .bodies import ClientDisconnected
 from .errors import (
     ApiError,
     HttpFailure,
@@ -26,7 +27,6 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .fidelity import Behaviour
-from .validation import ClientDisconnected
 
 logger = logging.getLogger("trigger_mock")
 

@@ -24,6 +24,24 @@ SPEC_PATH = ROOT / "openapi.yaml"
 ADMIN_SPEC_PATH = ROOT / "mock_server" / "openapi" / "admin.yaml"
 
 
+ROW_KEYS = [
+    "id",
+    "externalId",
+    "type",
+    "taskIdentifier",
+    "triggerConfig",
+    "currentRunId",
+    "tags",
+    "metadata",
+    "closedAt",
+    "closedReason",
+    "expiresAt",
+    "createdAt",
+    "updatedAt",
+]
+"""A session row's keys, in the order the API sends them."""
+
+
 def new_key(kind: str = "dev") -> str:
     return f"tr_{kind}_{uuid.uuid4().hex[:20]}"
 

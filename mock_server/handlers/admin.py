@@ -14,8 +14,8 @@ from ..fidelity import Behaviour
 from ..ids import environment_id
 from ..models import iso_ms
 from ..responses import json_response
+from ..schema_issues import parse_instant_ms
 from ..store import SessionStore
-from ..validation import parse_instant_ms
 
 
 def _clock_wire(state: ClockState) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from ..auth import Authenticator, Principal
 from ..fidelity import Behaviour
 from ..listing import ListQuery
 from ..responses import json_response
+from ..schema_issues import parse_instant_ms
 from ..store import NewSession, SessionChanges, SessionStore
-from ..validation import parse_instant_ms
 
 
 def _principal(token_info: dict[str, Any]) -> Principal:

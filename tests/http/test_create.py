@@ -11,26 +11,11 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.support import Api
+from tests.support import ROW_KEYS, Api
 
 pytestmark = pytest.mark.anyio
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-ROW_KEYS = [
-    "id",
-    "externalId",
-    "type",
-    "taskIdentifier",
-    "triggerConfig",
-    "currentRunId",
-    "tags",
-    "metadata",
-    "closedAt",
-    "closedReason",
-    "expiresAt",
-    "createdAt",
-    "updatedAt",
-]
 
 
 def token_claims(token: str, key: str) -> dict[str, Any]:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mock_server.bodies import strip_unknown
 from mock_server.errors import Issue, issues_text, join_path
-from mock_server.validation import (
-    FORMATS,
-    DeepObjectParser,
-    SchemaValidators,
-    parse_instant_ms,
-    strip_unknown,
-)
+from mock_server.queries import DeepObjectParser
+from mock_server.schema_issues import FORMATS, SchemaValidators, parse_instant_ms
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,159 @@
+"""JSON request bodies: read within their size limit, parsed strictly, validated, cleaned.
+
+Plugged into Connexion as the body validator for JSON media types. The size limit comes
+from the spec (``x-max-body-bytes`` on the body schema) and is enforced on the bytes as
+they arrive, so neither a missing nor a lying ``Content-Length`` gets past it. Unknown keys
+are stripped (as the server's zod schemas do) before the body is replayed to the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Final
+
+from connexion.validators import AbstractRequestBodyValidator
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope
+
+from .errors import BodyTooLarge, EmptyBody, InvalidJson, Issue, ValidationFailed
+from .fidelity import Behaviour
+from .schema_issues import SchemaValidators
+
+DEFAULT_MAX_BODY_BYTES: Final = 1 << 20
+MAX_JSON_DEPTH: Final = 128
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} does not fit a double")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, numbers that fit a double, bounded nesting."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+        )
+    except (ValueError, RecursionError) as exc:
+        raise InvalidJson() from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ValidationFailed([Issue("custom", message)])
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def strip_unknown(value: Any, schema: dict[str, Any]) -> Any:
+    """Drop keys a schema does not declare, unless it allows extra properties."""
+    if isinstance(value, dict) and "properties" in schema:
+        if schema.get("additionalProperties") is True:
+            return value
+        props = schema["properties"]
+        return {k: strip_unknown(v, props[k]) for k, v in value.items() if k in props}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [strip_unknown(item, schema["items"]) for item in value]
+    return value
+
+
+class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
+    """Reads, limits, parses, validates and cleans a JSON request body."""
+
+    def __init__(
+        self,
+        *,
+        schema: dict[str, Any],
+        required: bool = False,
+        behaviour: Behaviour,
+        validators: SchemaValidators,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            schema=schema,
+            required=required,
+            nullable=False,
+            encoding="utf-8",
+            strict_validation=False,
+        )
+        self._behaviour = behaviour
+        self._validators = validators
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        # ``x-max-body-bytes`` marks a body of the Trigger.dev API (not the control plane):
+        # its limit, and the deployed server's rules about Content-Length and empty bodies.
+        declared_limit = self._schema.get("x-max-body-bytes")
+        limit = declared_limit or DEFAULT_MAX_BODY_BYTES
+        length = Headers(scope=scope).get("content-length")
+        if declared_limit and self._behaviour.body_size_needs_content_length and length is None:
+            raise BodyTooLarge(limit)
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise BodyTooLarge(limit)
+        raw = await read_body(receive, limit)
+        if not raw:
+            if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
+                raise EmptyBody()
+            return replay(receive, scope, b"")
+        value = parse_json(raw)
+        issues = self._validators.issues(self._schema, value)
+        if issues:
+            raise ValidationFailed(issues)
+        cleaned = strip_unknown(value, self._schema)
+        return replay(receive, scope, json.dumps(cleaned).encode())
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(receive: Receive, scope: Scope, body: bytes) -> tuple[Receive, Scope]:
+    """A receive channel that yields ``body`` first, and a scope whose headers describe
+    it (its length, and JSON as its type once it has been parsed as JSON)."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    replaced = (b"content-length", b"transfer-encoding", b"content-type")
+    headers = [(k, v) for k, v in scope["headers"] if k not in replaced]
+    headers.append((b"content-length", str(len(body)).encode()))
+    if body:
+        headers.append((b"content-type", b"application/json"))
+    return receive_again, {**scope, "headers": headers}
