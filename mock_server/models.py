@@ -35,8 +35,7 @@ def iso_or_none(epoch_ms: int | None) -> str | None:
 
 @dataclass(slots=True, eq=False)
 class Session:
-    """One session row. Times are epoch milliseconds; ``seq`` orders rows created
-    in the same millisecond."""
+    """One session row. Times are epoch milliseconds."""
 
     internal_id: str
     environment_id: str
@@ -50,17 +49,12 @@ class Session:
     expires_at: int | None
     created_at: int
     updated_at: int
-    seq: int
     closed_at: int | None = None
     closed_reason: str | None = None
 
     @property
     def friendly_id(self) -> str:
         return SESSION_PREFIX + self.internal_id
-
-    @property
-    def sort_key(self) -> tuple[int, int]:
-        return (self.created_at, self.seq)
 
     @property
     def scope_keys(self) -> tuple[str, ...]:

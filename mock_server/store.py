@@ -8,7 +8,6 @@ creates of one ``externalId`` yield one session and concurrent closes one ``clos
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -34,7 +33,8 @@ _JS_WHITESPACE: Final = (
 _RESERVED_MESSAGE: Final = (
     "externalId cannot start with 'session_' (reserved prefix for internal friendlyIds)"
 )
-_UNSET: Final[Any] = object()
+UNSET: Final[Any] = object()
+"""Marks a field an update leaves alone (``None`` is a value: it clears ``metadata``)."""
 
 
 def clean_external_id(value: str) -> str:
@@ -61,22 +61,15 @@ class NewSession:
 
 @dataclass(frozen=True, slots=True)
 class SessionChanges:
-    """A PATCH: a field left at ``_UNSET`` was not in the body."""
+    """An update: a field left at :data:`UNSET` is not changed."""
 
-    tags: list[str] = _UNSET
-    metadata: JsonObject | None = _UNSET
-    external_id: str | None = _UNSET
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> SessionChanges:
-        return cls(**{attr: body[key] for key, attr in _PATCH_KEYS.items() if key in body})
+    tags: list[str] = UNSET
+    metadata: JsonObject | None = UNSET
+    external_id: str | None = UNSET
 
     @property
     def is_empty(self) -> bool:
-        return all(getattr(self, attr) is _UNSET for attr in _PATCH_KEYS.values())
-
-
-_PATCH_KEYS: Final = {"tags": "tags", "metadata": "metadata", "externalId": "external_id"}
+        return self.tags is UNSET and self.metadata is UNSET and self.external_id is UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +114,22 @@ class SessionStore:
         self._deployed_edges = deployed_edge_cursors
         self._lock = threading.RLock()
         self._environments: dict[str, EnvironmentState] = {}
-        self._seq = 0
         self._strings: dict[str, str] = {}
 
     def _env(self, env_id: str) -> EnvironmentState:
+        """The environment's state, created on its first write."""
         state = self._environments.get(env_id)
         if state is None:
             state = self._environments[env_id] = EnvironmentState()
         return state
 
+    def _seen(self, env_id: str) -> EnvironmentState:
+        """The environment's state for a read: an empty one if it never wrote."""
+        return self._environments.get(env_id) or EnvironmentState()
+
     def _shared(self, text: str) -> str:
-        """One copy of each repeated short string (types, tasks, tags)."""
-        return self._strings.setdefault(text, sys.intern(text) if len(text) <= 64 else text)
+        """One copy of each repeated string (types, tasks, tags) across sessions."""
+        return self._strings.setdefault(text, text)
 
     # --- operations ---------------------------------------------------------------------
 
@@ -150,7 +147,6 @@ class SessionStore:
                 return Created(existing, is_cached=True)
             if new.expires_at is not None and new.expires_at < now:
                 raise SessionExpired()
-            self._seq += 1
             session = Session(
                 internal_id=self.ids.cuid(),
                 environment_id=env_id,
@@ -164,7 +160,6 @@ class SessionStore:
                 expires_at=new.expires_at,
                 created_at=now,
                 updated_at=now,
-                seq=self._seq,
             )
             env.sessions[session.internal_id] = session
             if external_id is not None:
@@ -181,31 +176,31 @@ class SessionStore:
 
     def get(self, env_id: str, ref: str) -> Session:
         with self._lock:
-            return self._env(env_id).find(ref, on_read=True)
+            return self._seen(env_id).find(ref, on_read=True)
 
     def update(self, env_id: str, ref: str, changes: SessionChanges) -> Session:
         wanted_external = changes.external_id
         if isinstance(wanted_external, str):
             wanted_external = clean_external_id(wanted_external)
         with self._lock:
-            env = self._env(env_id)
+            env = self._seen(env_id)
             session = env.find(ref)
-            if wanted_external is not _UNSET and wanted_external != session.external_id:
+            if wanted_external is not UNSET and wanted_external != session.external_id:
                 raise ExternalIdImmutable()
             if changes.is_empty:
                 return session
-            if changes.tags is not _UNSET:
+            if changes.tags is not UNSET:
                 tags = [self._shared(t) for t in changes.tags]
                 env.index.retag(session.internal_id, session.tags, tags)
                 session.tags = tags
-            if changes.metadata is not _UNSET:
+            if changes.metadata is not UNSET:
                 session.metadata = changes.metadata
             session.updated_at = self.clock.now_ms()
             return session
 
     def close(self, env_id: str, ref: str, reason: str | None) -> Session:
         with self._lock:
-            env = self._env(env_id)
+            env = self._seen(env_id)
             session = env.find(ref)
             if session.closed_at is None:
                 now = self.clock.now_ms()
@@ -217,7 +212,7 @@ class SessionStore:
 
     def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:
-            env = self._env(env_id)
+            env = self._seen(env_id)
             return paginate(
                 env.index,
                 env.sessions,
@@ -239,27 +234,26 @@ class SessionStore:
             count = self.count()
             self._environments = {}
             self._strings = {}
-            self._seq = 0
             self.ids.reset()
             return count
 
     def count(self, env_id: str | None = None) -> int:
         with self._lock:
             if env_id is not None:
-                state = self._environments.get(env_id)
-                return 0 if state is None else len(state.sessions)
+                return len(self._seen(env_id).sessions)
             return sum(len(e.sessions) for e in self._environments.values())
+
+    def environment_ids(self) -> list[str]:
+        """Environments that have stored sessions since the last reset."""
+        with self._lock:
+            return list(self._environments)
 
     def snapshot(self, env_id: str | None = None) -> dict[str, list[Session]]:
         """Sessions per environment, oldest first."""
         with self._lock:
-            chosen = (
-                self._environments
-                if env_id is None
-                else {env_id: self._environments[env_id]}
-                if env_id in self._environments
-                else {}
-            )
+            chosen = self._environments
+            if env_id is not None:
+                chosen = {env_id: chosen[env_id]} if env_id in chosen else {}
             return {
                 eid: sorted(state.sessions.values(), key=lambda s: s.internal_id)
                 for eid, state in chosen.items()

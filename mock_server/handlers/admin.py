@@ -53,7 +53,7 @@ class AdminHandlers:
                 "fidelity": self.behaviour.fidelity.value,
                 "version": __version__,
                 "sessions": self.store.count(),
-                "environments": len(self.store.snapshot()),
+                "environments": len(self.store.environment_ids()),
                 "adminTokenRequired": self.admin_token_required,
                 "clock": _clock_wire(self.clock.state()),
             }

@@ -41,6 +41,9 @@ def _new_session(body: dict[str, Any]) -> NewSession:
     )
 
 
+_PATCH_FIELDS = {"tags": "tags", "metadata": "metadata", "externalId": "external_id"}
+
+
 class SessionHandlers:
     def __init__(self, store: SessionStore, auth: Authenticator, behaviour: Behaviour) -> None:
         self.store = store
@@ -97,7 +100,9 @@ class SessionHandlers:
         principal = _principal(token_info)
         ref = unquote(session)
         access.to_administer(principal, ref)
-        changes = SessionChanges.from_body(body)
+        changes = SessionChanges(
+            **{attr: body[key] for key, attr in _PATCH_FIELDS.items() if key in body}
+        )
         return json_response(self.store.update(principal.environment.id, ref, changes).to_wire())
 
     async def close_session_v1(

@@ -111,15 +111,15 @@ def test_update_rules(store: SessionStore, time_source: FixedTime) -> None:
     session = store.create(ENV, new(external_id="u", tags=["a"])).session
     time_source.now += 10
     assert store.update(ENV, "u", SessionChanges()).updated_at == session.created_at
-    store.update(ENV, "u", SessionChanges.from_body({"tags": ["b"], "metadata": {"k": 1}}))
+    store.update(ENV, "u", SessionChanges(tags=["b"], metadata={"k": 1}))
     assert session.tags == ["b"] and session.metadata == {"k": 1}
     assert session.updated_at == time_source.now
-    store.update(ENV, "u", SessionChanges.from_body({"metadata": None}))
+    store.update(ENV, "u", SessionChanges(metadata=None))
     assert session.metadata is None
     for change in ("v", None):
         with pytest.raises(ExternalIdImmutable):
-            store.update(ENV, "u", SessionChanges.from_body({"externalId": change}))
-    store.update(ENV, "u", SessionChanges.from_body({"externalId": "u"}))
+            store.update(ENV, "u", SessionChanges(external_id=change))
+    store.update(ENV, "u", SessionChanges(external_id="u"))
 
 
 def test_close_is_terminal_and_keeps_the_first_close(
