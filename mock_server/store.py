@@ -58,6 +58,10 @@ class NewSession:
     metadata: JsonObject | None = None
     expires_at: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.external_id is not None:
+            object.__setattr__(self, "external_id", clean_external_id(self.external_id))
+
 
 @dataclass(frozen=True, slots=True)
 class SessionChanges:
@@ -66,6 +70,10 @@ class SessionChanges:
     tags: list[str] = UNSET
     metadata: JsonObject | None = UNSET
     external_id: str | None = UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.external_id, str):
+            object.__setattr__(self, "external_id", clean_external_id(self.external_id))
 
     @property
     def is_empty(self) -> bool:
@@ -134,7 +142,7 @@ class SessionStore:
     # --- operations ---------------------------------------------------------------------
 
     def create(self, env_id: str, new: NewSession) -> Created:
-        external_id = None if new.external_id is None else clean_external_id(new.external_id)
+        external_id = new.external_id
         with self._lock:
             env = self._env(env_id)
             now = self.clock.now_ms()
@@ -180,8 +188,6 @@ class SessionStore:
 
     def update(self, env_id: str, ref: str, changes: SessionChanges) -> Session:
         wanted_external = changes.external_id
-        if isinstance(wanted_external, str):
-            wanted_external = clean_external_id(wanted_external)
         with self._lock:
             env = self._seen(env_id)
             session = env.find(ref)

@@ -140,7 +140,7 @@ async def test_an_admin_token_may_update_only_where_the_deployed_server_allows_i
 
 async def test_a_public_token_creating_a_session(api: Api) -> None:
     session_token = (await api.created(externalId="k"))["publicAccessToken"]
-    again = await api.create(credential=session_token, externalId="k")
+    again = await api.create(credential=session_token, externalId="  k ")
     if api.deployed:
         refused(api, again)
     else:

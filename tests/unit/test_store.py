@@ -93,7 +93,10 @@ def test_external_ids_are_trimmed_like_javascript_does(
 ) -> None:
     with pytest.raises(ValidationFailed):
         store.create(ENV, new(external_id=external_id))
+    with pytest.raises(ValidationFailed):
+        SessionChanges(external_id=external_id)
     assert store.count() == 0
+    assert new(external_id="\u2028 id \ufeff").external_id == "id"
 
 
 def test_lookup_is_by_id_or_external_id_exactly(store: SessionStore) -> None:
