@@ -4,7 +4,6 @@ error envelope plugged into Connexion's seams, and a few ASGI layers around it."
 
 from __future__ import annotations
 
-import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +85,6 @@ def create_app(
     *,
     clock: ControllableClock | None = None,
     ids: IdSource | None = None,
-    spec: dict[str, Any] | None = None,
 ) -> TriggerMock:
     settings = settings or Settings()
     behaviour = Behaviour.of(settings.fidelity)
@@ -100,7 +98,7 @@ def create_app(
         refresh_trigger_config_on_cached_create=behaviour.cached_create_refreshes_trigger_config,
         deployed_edge_cursors=behaviour.edge_cursors_deployed_style,
     )
-    api_spec = copy.deepcopy(spec) if spec else load_spec(spec_path())
+    api_spec = load_spec(spec_path())
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.
         filters = api_spec["components"]["schemas"]["SessionsFilter"]["properties"]
