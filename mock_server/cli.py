@@ -43,7 +43,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "TRIGGER_MOCK_<OPTION> environment variable (e.g. TRIGGER_MOCK_PORT=9000).",
     )
     serve.add_argument("--host", default=env("HOST", "127.0.0.1"), help="default 127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(env("PORT", "8080") or 8080))
+    serve.add_argument("--port", type=int, default=env("PORT", "8080"), help="default 8080")
     serve.add_argument(
         "--secret-key",
         action="append",
@@ -76,7 +76,16 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
+    """Settings from the command line, falling back to ``TRIGGER_MOCK_*`` variables.
+    Bad values, from either place, end the program with a usage error (status 2)."""
+    parser = build_parser(environ)
+    args = parser.parse_args(argv)
+    # argparse does not check defaults (here: values from the environment) against choices.
+    for dest, choices in (("fidelity", [f.value for f in Fidelity]), ("log_level", LOG_LEVELS)):
+        value = getattr(args, dest)
+        if value not in choices:
+            parser.error(f"{ENV_PREFIX}{dest.upper()}={value!r}: choose from {', '.join(choices)}")
     keys = args.secret_keys or _env_list(environ.get(ENV_PREFIX + "SECRET_KEY"))
     return Settings(
         host=args.host,
@@ -144,8 +153,4 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    args = build_parser(environ).parse_args(argv)
-    if args.command == "serve":
-        return serve(settings_from(args, environ))
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    return serve(parse_settings(argv, os.environ if environ is None else environ))

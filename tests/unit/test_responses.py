@@ -51,7 +51,7 @@ def test_every_failure_is_rendered_in_the_api_envelope(
 ) -> None:
     response = error_response(exc, DOCUMENTED)
     assert response.status_code == status
-    assert json.loads(response.body) == body
+    assert json.loads(bytes(response.body)) == body
     assert response.headers["content-type"] == "application/json; charset=utf-8"
 
 
@@ -60,7 +60,7 @@ def test_a_non_conforming_response_names_the_problem() -> None:
         NonConformingResponseBody("'tags' is not of type 'array'"), DOCUMENTED
     )
     assert response.status_code == 500
-    assert "does not conform to openapi.yaml" in json.loads(response.body)["error"]
+    assert "does not conform to openapi.yaml" in json.loads(bytes(response.body))["error"]
 
 
 def test_json_is_compact_utf_8_and_survives_lone_surrogates() -> None:

@@ -1,0 +1,99 @@
+"""`trigger-mock serve` options and their TRIGGER_MOCK_* variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server.cli import parse_settings
+from mock_server.config import Settings
+from mock_server.fidelity import Fidelity
+
+
+def test_defaults() -> None:
+    assert parse_settings(["serve"], {}) == Settings()
+
+
+def test_every_option_on_the_command_line() -> None:
+    settings = parse_settings(
+        [
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+            "--secret-key",
+            "tr_dev_a",
+            "--secret-key",
+            "tr_prod_b",
+            "--fidelity",
+            "deployed",
+            "--seed",
+            "7",
+            "--admin-token",
+            "t",
+            "--log-level",
+            "debug",
+            "--validate-responses",
+        ],
+        {},
+    )
+    assert settings == Settings(
+        host="0.0.0.0",
+        port=9000,
+        secret_keys=("tr_dev_a", "tr_prod_b"),
+        fidelity=Fidelity.DEPLOYED,
+        seed=7,
+        admin_token="t",
+        log_level="debug",
+        validate_responses=True,
+    )
+    assert settings.base_url == "http://0.0.0.0:9000"
+
+
+def test_every_option_from_the_environment() -> None:
+    environ = {
+        "TRIGGER_MOCK_HOST": "::1",
+        "TRIGGER_MOCK_PORT": "9001",
+        "TRIGGER_MOCK_SECRET_KEY": "tr_dev_a, tr_stg_b",
+        "TRIGGER_MOCK_FIDELITY": "deployed",
+        "TRIGGER_MOCK_SEED": "3",
+        "TRIGGER_MOCK_ADMIN_TOKEN": "t",
+        "TRIGGER_MOCK_LOG_LEVEL": "warning",
+        "TRIGGER_MOCK_VALIDATE_RESPONSES": "true",
+    }
+    settings = parse_settings(["serve"], environ)
+    assert settings == Settings(
+        host="::1",
+        port=9001,
+        secret_keys=("tr_dev_a", "tr_stg_b"),
+        fidelity=Fidelity.DEPLOYED,
+        seed=3,
+        admin_token="t",
+        log_level="warning",
+        validate_responses=True,
+    )
+    assert settings.base_url == "http://[::1]:9001"
+
+
+def test_the_command_line_wins_over_the_environment() -> None:
+    environ = {"TRIGGER_MOCK_PORT": "9001", "TRIGGER_MOCK_SECRET_KEY": "tr_dev_env"}
+    settings = parse_settings(["serve", "--port", "9002", "--secret-key", "tr_dev_cli"], environ)
+    assert settings.port == 9002 and settings.secret_keys == ("tr_dev_cli",)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"TRIGGER_MOCK_PORT": "http"},
+        {"TRIGGER_MOCK_FIDELITY": "exact"},
+        {"TRIGGER_MOCK_LOG_LEVEL": "loud"},
+        {"TRIGGER_MOCK_SEED": "x"},
+    ],
+)
+def test_bad_values_are_usage_errors(
+    environ: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse_settings(["serve"], environ)
+    assert exit_.value.code == 2
+    assert "error" in capsys.readouterr().err
