@@ -38,7 +38,6 @@ class Session:
     """One session row. Times are epoch milliseconds."""
 
     internal_id: str
-    environment_id: str
     external_id: str | None
     type: str
     task_identifier: str

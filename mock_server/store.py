@@ -157,7 +157,6 @@ class SessionStore:
                 raise SessionExpired()
             session = Session(
                 internal_id=self.ids.cuid(),
-                environment_id=env_id,
                 external_id=external_id,
                 type=self._shared(new.type),
                 task_identifier=self._shared(new.task_identifier),

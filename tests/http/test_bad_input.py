@@ -80,6 +80,14 @@ async def test_a_body_over_32_kb_is_refused(api: Api) -> None:
     assert await nothing_stored(api)
 
 
+async def test_an_update_over_32_kb_is_refused_and_changes_nothing(api: Api) -> None:
+    await api.created(externalId="big", metadata={"v": 1})
+    response = await api.update("big", {"metadata": {"blob": "x" * 33_000}})
+    assert response.status_code == (413 if api.deployed else 422)
+    assert response.json()["error"] == "Request body too large"
+    assert (await api.retrieve("big")).json()["metadata"] == {"v": 1}
+
+
 async def test_a_body_of_exactly_32_kb_is_accepted(api: Api) -> None:
     body = session_body(metadata={"blob": ""})
     encoded = bytearray(
