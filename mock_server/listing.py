@@ -16,12 +16,11 @@ import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import islice
 from typing import Any, Final
 
 from .errors import Issue, QueryError
-from .models import Session, SessionStatus
+from .models import Session, SessionStatus, parse_iso_ms
 
 DEFAULT_PAGE_SIZE: Final = 20
 _MINUTE: Final = 60_000.0
@@ -152,10 +151,10 @@ class ListQuery:
         )
 
     def matcher(self, now_ms: int) -> Callable[[Session], bool]:
-        lower = self.created_from
+        lower: float | None = self.created_from
         if self.period_ms is not None:
             since = now_ms - self.period_ms
-            lower = since if lower is None else max(lower, since)  # type: ignore[assignment]
+            lower = since if lower is None else max(lower, since)
 
         def matches(s: Session) -> bool:
             return (
@@ -174,7 +173,7 @@ class ListQuery:
 def _instant_ms(value: object) -> int | None:
     """Epoch ms (ints, as the SDK sends) or an ISO date-time; 0 or absent means no bound."""
     if isinstance(value, str):
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return parse_iso_ms(value)
     return int(value) if isinstance(value, int) and value else None
 
 

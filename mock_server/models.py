@@ -29,6 +29,15 @@ def iso_ms(epoch_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
+def parse_iso_ms(text: str) -> int:
+    """Epoch milliseconds of an RFC 3339 date-time (``Z`` or an offset; ``t``/``z`` in any
+    case). Raises ValueError for anything else that ``datetime`` cannot read."""
+    moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return round(moment.timestamp() * 1000)
+
+
 def iso_or_none(epoch_ms: int | None) -> str | None:
     return None if epoch_ms is None else iso_ms(epoch_ms)
 

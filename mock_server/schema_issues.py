@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, Final
 
 from connexion.json_schema import Draft4RequestValidator
 from jsonschema import FormatChecker, ValidationError
 
 from .errors import Issue
+from .models import parse_iso_ms
 
 _RFC3339: Final = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -28,22 +28,14 @@ FORMATS: Final = FormatChecker(formats=())
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    if not _RFC3339.match(value):
-        return False
     try:
-        datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
+        parse_iso_ms(value)
     except ValueError:
         return False
-    return True
+    return bool(_RFC3339.match(value))
 
 
 FORMATS.checks("date-time")(_is_date_time)
-
-
-def parse_instant_ms(value: str) -> int:
-    """Epoch milliseconds of an RFC 3339 date-time already checked by :data:`FORMATS`."""
-    moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
-    return round(moment.timestamp() * 1000)
 
 
 class SchemaValidators:

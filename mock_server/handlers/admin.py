@@ -12,9 +12,8 @@ from ..clock import ClockState, ControllableClock
 from ..errors import BadControlRequest
 from ..fidelity import Behaviour
 from ..ids import environment_id
-from ..models import iso_ms
+from ..models import iso_ms, parse_iso_ms
 from ..responses import json_response
-from ..schema_issues import parse_instant_ms
 from ..store import SessionStore
 
 
@@ -93,7 +92,7 @@ class AdminHandlers:
             if frozen and not state.frozen:
                 state = self.clock.set(state.now_ms, frozen=True)
         elif "set" in body:
-            state = self.clock.set(parse_instant_ms(body["set"]), frozen=frozen)
+            state = self.clock.set(parse_iso_ms(body["set"]), frozen=frozen)
         else:
             state = self.clock.reset()
         return json_response(_clock_wire(state))

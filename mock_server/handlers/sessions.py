@@ -16,8 +16,8 @@ from .. import access
 from ..auth import Authenticator, Principal
 from ..fidelity import Behaviour
 from ..listing import ListQuery
+from ..models import parse_iso_ms
 from ..responses import json_response
-from ..schema_issues import parse_instant_ms
 from ..store import NewSession, SessionChanges, SessionStore
 
 
@@ -37,7 +37,7 @@ def _new_session(body: dict[str, Any]) -> NewSession:
         external_id=body.get("externalId"),
         tags=list(body.get("tags", ())),
         metadata=body.get("metadata"),
-        expires_at=None if expires_at is None else parse_instant_ms(expires_at),
+        expires_at=None if expires_at is None else parse_iso_ms(expires_at),
     )
 
 

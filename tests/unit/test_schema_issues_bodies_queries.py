@@ -6,8 +6,9 @@ import pytest
 
 from mock_server.bodies import strip_unknown
 from mock_server.errors import Issue, issues_text, join_path
+from mock_server.models import parse_iso_ms
 from mock_server.queries import DeepObjectParser
-from mock_server.schema_issues import FORMATS, SchemaValidators, parse_instant_ms
+from mock_server.schema_issues import FORMATS, SchemaValidators
 
 
 @pytest.mark.parametrize(
@@ -104,8 +105,8 @@ def test_date_times_must_be_rfc_3339(text: str, valid: bool) -> None:
 
 
 def test_instants_are_read_to_the_millisecond() -> None:
-    assert parse_instant_ms("1970-01-01T00:00:01.5Z") == 1500
-    assert parse_instant_ms("1970-01-01T01:00:00+01:00") == 0
+    assert parse_iso_ms("1970-01-01T00:00:01.5Z") == 1500
+    assert parse_iso_ms("1970-01-01T01:00:00+01:00") == 0
 
 
 FILTER = {
