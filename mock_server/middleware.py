@@ -85,7 +85,8 @@ class CanonicalPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            raw = scope.get("raw_path") or scope["path"].encode()
+            # ASGI's raw_path has no query string, but some servers have sent one.
+            raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
             try:
                 segments = [unquote_to_bytes(s).decode("utf-8") for s in raw.split(b"/")]
             except UnicodeDecodeError:
