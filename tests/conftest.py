@@ -1,6 +1,7 @@
-"""Fixtures: every HTTP test runs against the in-process app and a real
-``trigger-mock serve`` process, in both fidelity modes, and every response it gets is
-checked against openapi.yaml."""
+"""Fixtures for the fake's own HTTP tests (what only the fake has: control plane, its
+robustness policies). Each runs against the in-process app and a real `trigger-mock serve`,
+in both modes, every response checked against the specs. The API's rules are tested by the
+contract suite (`contract_tests`), which this repository runs against the same four."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import httpx
 import pytest
 
+from contract_tests.client import SpecChecker, checked_client
+from contract_tests.targets import ServedFake
 from mock_server.app import create_app
 from mock_server.config import Settings
-from tests.support import Api, ServerProcess, SpecChecker
+from tests.support import Api
 
 MODES = ("documented", "deployed")
 TARGETS = ("inprocess", "server")
@@ -28,15 +31,13 @@ def checker() -> SpecChecker:
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[Callable[[str], ServerProcess]]:
+def servers() -> Iterator[Callable[[str], ServedFake]]:
     """One real server per mode, started on first use and stopped at the end."""
-    started: dict[str, ServerProcess] = {}
+    started: dict[str, ServedFake] = {}
 
-    def get(mode: str) -> ServerProcess:
+    def get(mode: str) -> ServedFake:
         if mode not in started:
-            server = ServerProcess(
-                "--fidelity", mode, "--validate-responses", "--log-level", "warning"
-            )
+            server = ServedFake.for_contract(mode)
             server.wait_ready()
             started[mode] = server
         return started[mode]
@@ -56,21 +57,9 @@ def target(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def checked_client(
-    checker: SpecChecker, base_url: str, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    async def check(response: httpx.Response) -> None:
-        await response.aread()
-        checker.check(response)
-
-    return httpx.AsyncClient(
-        transport=transport, base_url=base_url, event_hooks={"response": [check]}, timeout=30
-    )
-
-
 @pytest.fixture
 def endpoint(
-    target: str, mode: str, servers: Callable[[str], ServerProcess]
+    target: str, mode: str, servers: Callable[[str], ServedFake]
 ) -> tuple[str, httpx.AsyncBaseTransport | None]:
     """Where the HTTP tests send requests: (base URL, transport or None for the network)."""
     if target == "inprocess":
