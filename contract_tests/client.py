@@ -82,8 +82,14 @@ def new_key(kind: str = "dev") -> str:
 class Naming:
     """Names unique to one test of one run, so tests never meet on a shared target."""
 
+    run: str
     prefix: str
     counter: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def run_tag(self) -> str:
+        """Put on every run the suite's sessions trigger, to find them in a dashboard."""
+        return f"trigger-mock-contract:{self.run}"
 
     @property
     def type(self) -> str:
@@ -135,10 +141,15 @@ class ContractApi:
         return self.naming.unique(label)
 
     def body(self, **overrides: Any) -> dict[str, Any]:
+        """A create body in this test's names; its runs carry the run tag unless the test
+        sets ``triggerConfig.tags`` itself."""
+        config = overrides.pop("triggerConfig", {"basePayload": {"contract": self.naming.prefix}})
+        if isinstance(config, dict) and "tags" not in config:
+            config = {**config, "tags": [self.naming.run_tag]}
         body: dict[str, Any] = {
             "type": self.naming.type,
             "taskIdentifier": self.task_identifier,
-            "triggerConfig": {"basePayload": {"contract": self.naming.prefix}},
+            "triggerConfig": config,
         }
         body.update(overrides)
         return body

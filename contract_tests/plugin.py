@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 
 from mock_server.app import create_app
@@ -66,10 +67,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("TRIGGER_CONTRACT_TASK", DEFAULT_TASK),
         help="task the created sessions run (must exist on a real target)",
     )
+    group.addoption(
+        "--contract-examples",
+        type=int,
+        default=50,
+        help="schemathesis examples per operation (the stateful phase runs half as many)",
+    )
     parser.addini("contract_targets", "default contract targets, space-separated", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    examples = int(config.getoption("--contract-examples"))
+    hypothesis.settings.register_profile(
+        "trigger-mock-contract",
+        max_examples=examples,
+        stateful_step_count=6,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    hypothesis.settings.load_profile("trigger-mock-contract")
     config.addinivalue_line("markers", "mock_only: needs the fake's /_mock/ control plane")
     config.addinivalue_line("markers", "writes: creates sessions (real runs on a real target)")
     config.stash[REPORT] = Report()
@@ -202,7 +218,8 @@ def _api(
     request: pytest.FixtureRequest, client: httpx.AsyncClient, target: LiveTarget
 ) -> ContractApi:
     config = request.config
-    naming = Naming(f"{config.stash[RUN]}-{uuid.uuid4().hex[:6]}")
+    run = config.stash[RUN]
+    naming = Naming(run, f"{run}-{uuid.uuid4().hex[:6]}")
     return ContractApi(
         client,
         target.info,

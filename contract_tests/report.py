@@ -25,19 +25,21 @@ class TargetReport:
 
     def verdict(self) -> str:
         """Which mode the observed differences fit."""
+        seen = len(self.readings)
         fits = {
-            mode: all(mode in seen for seen in self.readings.values())
+            mode: all(mode in readings for readings in self.readings.values())
             for mode in ("documented", "deployed")
         }
-        if not self.readings:
+        of = f"in the {seen} of {len(TOPICS)} docs-vs-deployed differences observed"
+        if not seen:
             return "no docs-vs-deployed difference was observed"
         if fits["documented"] and fits["deployed"]:
-            return "consistent with both modes"
+            return f"consistent with both modes {of}"
         if fits["documented"]:
-            return "behaves as documented"
+            return f"behaves as documented {of}"
         if fits["deployed"]:
-            return "behaves like the deployed server"
-        return "mixed: some differences as documented, some as deployed"
+            return f"behaves like the deployed server {of}"
+        return f"mixed: some as documented, some as deployed, {of}"
 
 
 @dataclass
@@ -75,7 +77,9 @@ class Report:
                 if every_rule
                 else [(rule, report.rules[rule]) for rule in failed] + list(skipped.items())
             )
-            out += [f"  {result:<8} {rule}" for rule, result in shown]
+            for rule, result in shown:
+                outcome, _, why = result.partition(": ")
+                out.append(f"  {outcome:<8} {rule}" + (f"  ({why})" if why else ""))
             if every_rule or "mixed" in report.verdict():
                 for row, seen in sorted(report.readings.items()):
                     reading = " and ".join(sorted(seen)) if seen else "nothing"

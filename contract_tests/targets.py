@@ -58,14 +58,16 @@ class ServedFake:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "mock_server", "serve", "--port", str(self.port), *args]
         self.process = subprocess.Popen(
-            command,
+            self.command(*args),
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "mock_server", "serve", "--port", str(self.port), *args]
 
     @classmethod
     def for_contract(cls, fidelity: str) -> ServedFake:

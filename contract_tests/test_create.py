@@ -65,6 +65,7 @@ async def test_create_returns_201_with_the_row_in_wire_order(api: ContractApi) -
         "basePayload": {"chatId": "c"},
         "machine": "small-1x",
         "maxAttempts": 3,
+        "tags": [api.naming.run_tag],
     }
     assert body["closedAt"] is None and body["closedReason"] is None and body["expiresAt"] is None
     assert ISO_MS.match(body["createdAt"]) and ISO_MS.match(body["updatedAt"])
@@ -77,7 +78,10 @@ async def test_unknown_body_keys_are_dropped(api: ContractApi) -> None:
     )
     assert response.status_code == 201
     assert "surprise" not in response.json()
-    assert response.json()["triggerConfig"] == {"basePayload": {"keep": {"nested": 1}}}
+    assert response.json()["triggerConfig"] == {
+        "basePayload": {"keep": {"nested": 1}},
+        "tags": [api.naming.run_tag],
+    }
 
 
 async def test_create_without_external_id_always_makes_a_new_session(api: ContractApi) -> None:
@@ -129,9 +133,9 @@ async def test_a_cached_create_and_the_request_trigger_config(api: ContractApi) 
     assert again["triggerConfig"] == stored["triggerConfig"]
     api.observe(
         "cached_create_refreshes_trigger_config",
-        documented=stored["triggerConfig"] == {"basePayload": {"v": 1}}
+        documented=stored["triggerConfig"]["basePayload"] == {"v": 1}
         and stored["updatedAt"] == first["updatedAt"],
-        deployed=stored["triggerConfig"] == {"basePayload": {"v": 2}},
+        deployed=stored["triggerConfig"]["basePayload"] == {"v": 2},
     )
 
 

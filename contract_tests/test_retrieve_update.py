@@ -25,7 +25,7 @@ async def test_retrieve_by_session_id_and_by_external_id(api: ContractApi) -> No
     assert by_id.status_code == by_external.status_code == 200
     assert by_id.json() == by_external.json()
     row = by_id.json()
-    assert row["triggerConfig"] == {"basePayload": {"a": 1}}
+    assert row["triggerConfig"] == {"basePayload": {"a": 1}, "tags": [api.naming.run_tag]}
     assert row["currentRunId"] == created["runId"]
     assert "runId" not in row and "publicAccessToken" not in row and "isCached" not in row
 

@@ -13,6 +13,9 @@ from types import FrameType
 
 import uvicorn
 
+from contract_tests.cli import add_arguments as add_contract_arguments
+from contract_tests.cli import run as run_contract
+
 from . import __version__
 from .config import Settings
 from .fidelity import Fidelity
@@ -67,6 +70,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--admin-token", default=env("ADMIN_TOKEN"), help="require this bearer token on /_mock/"
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info"))
+    contract = commands.add_parser(
+        "contract",
+        help="check an implementation (this fake, or the real API) against openapi.yaml",
+        description="Run the contract suite against --base-url, or against a fake it starts.",
+    )
+    add_contract_arguments(contract, environ)
     serve.add_argument(
         "--validate-responses",
         action=argparse.BooleanOptionalAction,
@@ -80,7 +89,12 @@ def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
     """Settings from the command line, falling back to ``TRIGGER_MOCK_*`` variables.
     Bad values, from either place, end the program with a usage error (status 2)."""
     parser = build_parser(environ)
-    args = parser.parse_args(argv)
+    return settings_from(parser, parser.parse_args(argv), environ)
+
+
+def settings_from(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, environ: Mapping[str, str]
+) -> Settings:
     # argparse does not check defaults (here: values from the environment) against choices.
     for dest, choices in (("fidelity", [f.value for f in Fidelity]), ("log_level", LOG_LEVELS)):
         value = getattr(args, dest)
@@ -153,4 +167,9 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    return serve(parse_settings(argv, os.environ if environ is None else environ))
+    environ = os.environ if environ is None else environ
+    parser = build_parser(environ)
+    args = parser.parse_args(argv)
+    if args.command == "contract":
+        return run_contract(args)
+    return serve(settings_from(parser, args, environ))

@@ -112,3 +112,16 @@ def test_every_period_the_spec_allows_is_one_the_fake_reads(data: st.DataObject)
 @pytest.mark.parametrize("text", ["soon", "5 parsecs", "1h junk", "", "1e3ms"])
 def test_the_period_pattern_refuses_what_is_not_a_duration(spec: dict[str, Any], text: str) -> None:
     assert re.match(period_pattern(spec), text) is None
+
+
+def test_the_external_id_patterns_trim_what_the_server_trims(spec: dict[str, Any]) -> None:
+    from mock_server.store import _JS_WHITESPACE, clean_external_id
+
+    for schema in ("CreateSessionRequestBody", "UpdateSessionRequestBody"):
+        rules = spec["components"]["schemas"][schema]["properties"]["externalId"]["allOf"]
+        not_blank, not_reserved = (re.compile(rule["pattern"]) for rule in rules)
+        for space in _JS_WHITESPACE:
+            assert not not_blank.search(space * 2)
+            assert not not_reserved.search(f"{space}session_x")
+        assert not_blank.search("\x1c") and clean_external_id("\x1c") == "\x1c"
+        assert not_reserved.search("chat") and not not_reserved.search("session_")

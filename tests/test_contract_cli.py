@@ -1,0 +1,131 @@
+"""`trigger-mock contract`: arguments, a run against a fake it starts, and against a URL
+that is not trigger-mock (where what cannot run skips, and says why)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract_tests.cli import PACKAGE_DIR
+from contract_tests.targets import free_port
+from mock_server.cli import build_parser
+
+pytestmark = pytest.mark.subprocess
+
+
+def contract_args(*argv: str) -> list[str]:
+    from contract_tests.cli import pytest_args
+
+    return pytest_args(build_parser({}).parse_args(["contract", *argv]))
+
+
+def test_without_a_url_the_suite_starts_the_fake() -> None:
+    argv = contract_args("--fidelity", "deployed", "--examples", "5", "--seed", "7")
+    assert argv[:7] == [
+        "-c",
+        str(PACKAGE_DIR / "contract.ini"),
+        "--rootdir",
+        str(PACKAGE_DIR),
+        "--pyargs",
+        "contract_tests",
+        "--contract-target",
+    ]
+    assert argv[7] == "serve:deployed"
+    assert argv[8:] == ["--contract-examples", "5", "--hypothesis-seed", "7"]
+
+
+def test_the_sdk_variables_and_options_reach_pytest() -> None:
+    parser_env = {"TRIGGER_API_URL": "https://staging.example", "TRIGGER_SECRET_KEY": "tr_stg_k"}
+    args = build_parser(parser_env).parse_args(
+        ["contract", "--allow-writes", "--task-identifier", "t", "--junit-xml", "j.xml", "--", "-x"]
+    )
+    from contract_tests.cli import pytest_args
+
+    argv = pytest_args(args)
+    assert argv[argv.index("--contract-target") + 1] == "https://staging.example"
+    assert argv[argv.index("--contract-secret-key") + 1] == "tr_stg_k"
+    assert "--contract-allow-writes" in argv
+    assert argv[argv.index("--contract-task-identifier") + 1] == "t"
+    assert argv[argv.index("--junit-xml") + 1] == "j.xml"
+    assert argv[-1] == "-x"
+
+
+def run_contract(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server", "contract", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+
+
+def test_a_run_against_a_fake_it_starts(tmp_path: Path) -> None:
+    result = run_contract(
+        tmp_path,
+        "--fidelity",
+        "deployed",
+        "--junit-xml",
+        "out.xml",
+        "--",
+        "-k",
+        "wire_order or empty_body",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "target serve-deployed: 2 rules passed, 0 failed, 0 skipped" in result.stdout
+    assert "difference: Close with an empty body -> deployed" in result.stdout
+    cases = ET.parse(tmp_path / "out.xml").getroot().iter("testcase")
+    assert {case.get("name", "").split("[")[0] for case in cases} == {
+        "test_create_returns_201_with_the_row_in_wire_order",
+        "test_close_with_an_empty_body",
+    }
+
+
+@pytest.fixture
+def not_trigger_mock(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import time
+
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_on_another_target_what_cannot_run_skips_and_says_why(
+    tmp_path: Path, not_trigger_mock: str
+) -> None:
+    selection = "reusing_an_expired or a_public_token_creating or environments_have_their_own"
+    with_key = run_contract(
+        tmp_path, "--base-url", not_trigger_mock, "--secret-key", "tr_dev_k", "--", "-k", selection
+    )
+    assert with_key.returncode == 0, with_key.stdout
+    assert "3 skipped" in with_key.stdout
+    assert f"needs the fake's /_mock/ control plane; {not_trigger_mock} is not trigger-mock" in (
+        with_key.stdout
+    )
+    assert "pass --allow-writes" in with_key.stdout
+    assert "needs a second environment" in with_key.stdout
+    without_key = run_contract(tmp_path, "--base-url", not_trigger_mock, "--", "-k", "missing_cred")
+    assert "no secret key" in without_key.stdout
