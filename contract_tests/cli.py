@@ -1,7 +1,8 @@
 """``trigger-mock contract``: the contract suite against a URL, or against a fake it starts.
 
     trigger-mock contract [--base-url URL] [--secret-key KEY] [--allow-writes]
-                          [--task-identifier ID] [--junit-xml PATH] [--fidelity MODE]
+                          [--dedicated-environment] [--task-identifier ID]
+                          [--junit-xml PATH] [--fidelity MODE]
                           [--examples N] [--seed N] [-- extra pytest args]
 
 ``--base-url`` defaults to ``$TRIGGER_API_URL`` and ``--secret-key`` to
@@ -34,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -
         "--allow-writes",
         action="store_true",
         help="create sessions on a real target (each triggers a run)",
+    )
+    parser.add_argument(
+        "--dedicated-environment",
+        action="store_true",
+        help="the key's environment holds nothing else: run schemathesis there too",
     )
     parser.add_argument(
         "--task-identifier",
@@ -77,6 +83,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["--contract-secret-key", args.secret_key]
     if args.allow_writes:
         argv.append("--contract-allow-writes")
+    if args.dedicated_environment:
+        argv.append("--contract-dedicated-environment")
     if args.task_identifier:
         argv += ["--contract-task-identifier", args.task_identifier]
     if args.junit_xml:

@@ -68,6 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="task the created sessions run (must exist on a real target)",
     )
     group.addoption(
+        "--contract-dedicated-environment",
+        action="store_true",
+        default=False,
+        help="the key's environment holds nothing but this run: lets schemathesis loose on it",
+    )
+    group.addoption(
         "--contract-examples",
         type=int,
         default=50,

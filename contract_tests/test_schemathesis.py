@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import hypothesis
 import pytest
 import schemathesis
@@ -43,10 +44,11 @@ NOT_IN_A_SCHEMA = (
 pytestmark = pytest.mark.writes
 
 
-@dataclass(frozen=True)
+@dataclass
 class Running:
     target: TargetInfo
     report: Report
+    created: list[str] = field(default_factory=list)
 
 
 # The target of the test being run: schemathesis's hooks are global, the target is not.
@@ -99,21 +101,48 @@ def filter_failure(
     return False
 
 
+@SCHEMA.hook
+def after_call(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any], response: Any
+) -> None:
+    """Note every session schemathesis creates, to close it afterwards on a real target."""
+    running = RUNNING.get()
+    created = case.method.upper() == "POST" and case.path == "/api/v1/sessions"
+    if running is not None and created and response.status_code in (200, 201):
+        running.created.append(json.loads(response.content)["id"])
+
+
 @pytest.fixture(scope="session")
-def call_kwargs(contract_target: LiveTarget) -> dict[str, Any]:
+def call_kwargs(request: pytest.FixtureRequest, contract_target: LiveTarget) -> dict[str, Any]:
     """Where and as whom schemathesis calls: one environment for the whole run."""
     if contract_target.spec.kind == "inprocess":
         pytest.skip("schemathesis calls over HTTP: the served targets cover the same app")
+    dedicated = request.config.getoption("--contract-dedicated-environment")
+    if not contract_target.info.is_mock and not dedicated:
+        pytest.skip(
+            "schemathesis makes up ids and externalIds that may be other people's sessions: "
+            "pass --dedicated-environment if this key's environment holds nothing else"
+        )
     key = contract_target.key or new_key()
     return {"base_url": contract_target.base_url, "headers": {"Authorization": f"Bearer {key}"}}
 
 
 @pytest.fixture(autouse=True)
-def running(request: pytest.FixtureRequest, contract_target: LiveTarget) -> Iterator[None]:
-    """Lets the hooks know the target (and record what they find about it)."""
-    token = RUNNING.set(Running(contract_target.info, request.config.stash[REPORT]))
+def running(
+    request: pytest.FixtureRequest, contract_target: LiveTarget, call_kwargs: dict[str, Any]
+) -> Iterator[None]:
+    """Lets the hooks know the target, record what they find, and note what they create;
+    on a real target, closes what was created."""
+    state = Running(contract_target.info, request.config.stash[REPORT])
+    token = RUNNING.set(state)
     yield
     RUNNING.reset(token)
+    if not contract_target.info.is_mock:
+        with httpx.Client(base_url=call_kwargs["base_url"], headers=call_kwargs["headers"]) as http:
+            for session_id in state.created:
+                http.post(
+                    f"/api/v1/sessions/{session_id}/close", json={"reason": "contract cleanup"}
+                )
 
 
 @SCHEMA.parametrize()

@@ -116,16 +116,35 @@ def not_trigger_mock(tmp_path: Path) -> Iterator[str]:
 def test_on_another_target_what_cannot_run_skips_and_says_why(
     tmp_path: Path, not_trigger_mock: str
 ) -> None:
-    selection = "reusing_an_expired or a_public_token_creating or environments_have_their_own"
+    selection = "reusing_an_expired or environments_have_their_own or linked_operations"
     with_key = run_contract(
-        tmp_path, "--base-url", not_trigger_mock, "--secret-key", "tr_dev_k", "--", "-k", selection
+        tmp_path,
+        "--base-url",
+        not_trigger_mock,
+        "--secret-key",
+        "tr_dev_k",
+        "--allow-writes",
+        "--",
+        "-k",
+        selection,
     )
     assert with_key.returncode == 0, with_key.stdout
     assert "3 skipped" in with_key.stdout
     assert f"needs the fake's /_mock/ control plane; {not_trigger_mock} is not trigger-mock" in (
         with_key.stdout
     )
-    assert "pass --allow-writes" in with_key.stdout
     assert "needs a second environment" in with_key.stdout
+    assert "pass --dedicated-environment" in with_key.stdout
+    no_writes = run_contract(
+        tmp_path,
+        "--base-url",
+        not_trigger_mock,
+        "--secret-key",
+        "tr_dev_k",
+        "--",
+        "-k",
+        "a_public_token_creating",
+    )
+    assert "1 skipped" in no_writes.stdout and "pass --allow-writes" in no_writes.stdout
     without_key = run_contract(tmp_path, "--base-url", not_trigger_mock, "--", "-k", "missing_cred")
     assert "no secret key" in without_key.stdout
