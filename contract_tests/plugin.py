@@ -262,6 +262,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    module = getattr(item, "module", None)
+    if module is None or not module.__name__.startswith("contract_tests."):
+        return report  # the fake's own tests borrow the fixtures, not the report
     callspec = getattr(item, "callspec", None)
     spec = callspec.params.get("contract_target") if callspec else None
     if isinstance(spec, TargetSpec) and (report.when == "call" or not report.passed):

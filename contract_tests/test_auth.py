@@ -23,19 +23,24 @@ OPERATIONS = [
 ]
 
 
-async def sign(api: ContractApi, scopes: list[str], *, seconds: int = 900, **claims: Any) -> str:
-    """A token made the way the SDK's auth.createPublicToken makes one."""
+def claims(env: str, scopes: list[str], *, seconds: int = 900, **extra: Any) -> dict[str, Any]:
+    """The claims of a public token, as the SDK's auth.createPublicToken writes them."""
     now = int(time.time())
-    payload = {
-        "sub": await api.environment_id(),
+    return {
+        "sub": env,
         "pub": True,
         "scopes": scopes,
         "iss": "https://id.trigger.dev",
         "aud": "https://api.trigger.dev",
         "exp": now + seconds,
         "iat": now,
-        **claims,
+        **extra,
     }
+
+
+async def sign(api: ContractApi, scopes: list[str], *, seconds: int = 900) -> str:
+    """A token signed with the test's key for its environment, as the SDK makes one."""
+    payload = claims(await api.environment_id(), scopes, seconds=seconds)
     return jwt.encode(payload, api.key, algorithm="HS256")
 
 
@@ -181,17 +186,8 @@ async def test_self_signed_tokens_like_the_sdk_makes_work(api: ContractApi) -> N
 
 
 async def test_tokens_that_fail_verification_get_401(api: ContractApi) -> None:
-    env = await api.environment_id()
     now = int(time.time())
-    base = {
-        "sub": env,
-        "pub": True,
-        "scopes": ["read:sessions"],
-        "iss": "https://id.trigger.dev",
-        "aud": "https://api.trigger.dev",
-        "exp": now + 600,
-        "iat": now,
-    }
+    base = claims(await api.environment_id(), ["read:sessions"])
     invalid = {
         "other key": jwt.encode(base, new_key(), algorithm="HS256"),
         "alg none": jwt.encode(base, None, algorithm="none"),
@@ -211,21 +207,12 @@ async def test_tokens_that_fail_verification_get_401(api: ContractApi) -> None:
 
 
 async def test_tokens_for_unknown_environments_or_without_pub_get_401(api: ContractApi) -> None:
-    now = int(time.time())
-    base = {
-        "pub": True,
-        "scopes": ["read:sessions"],
-        "iss": "https://id.trigger.dev",
-        "aud": "https://api.trigger.dev",
-        "exp": now + 600,
-        "iat": now,
-    }
-    unknown = jwt.encode({**base, "sub": "cnotanenvironment00000000"}, api.key, algorithm="HS256")
+    unknown = jwt.encode(claims("cnotanenvironment00000000", []), api.key, algorithm="HS256")
     response = await api.list(credential=unknown)
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid Public Access Token"}
-    env = await api.environment_id()
-    not_public = {k: v for k, v in base.items() if k != "pub"} | {"sub": env}
+    base = claims(await api.environment_id(), ["read:sessions"])
+    not_public = {k: v for k, v in base.items() if k != "pub"}
     response = await api.list(credential=jwt.encode(not_public, api.key, algorithm="HS256"))
     assert response.status_code == 401 and response.json() == {"error": "Invalid API key"}
 
