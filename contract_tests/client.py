@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -109,7 +109,8 @@ class TargetInfo:
     writes: bool  # may the suite create sessions (on a real target they trigger runs)
 
 
-Observe = Any  # Callable[[str, str, bool, bool], None], kept loose for the plugin's recorder
+Observe = Callable[[str, str, bool, bool], None]
+"""Records (target, fidelity row, matched documented, matched deployed)."""
 
 
 class ContractApi:
@@ -226,10 +227,6 @@ class ContractApi:
             assert deployed, f"{row}: the target does not behave as the deployed server"
         else:
             assert documented or deployed, f"{row}: neither documented nor deployed behaviour"
-
-    def like(self, *, documented: Any, deployed: Any) -> Any:
-        """The value the target's mode calls for; for an unknown mode, the documented one."""
-        return deployed if self.target.fidelity == "deployed" else documented
 
     async def clean_up(self) -> None:
         """Close every session this test created (real targets run them)."""

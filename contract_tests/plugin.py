@@ -159,11 +159,15 @@ class Targets:
 
 
 def _probe_health(base_url: str) -> dict[str, Any] | None:
-    """The fake's health document, or None when the target is not trigger-mock."""
+    """The fake's health document, or None when the target is not trigger-mock. A target
+    that cannot be reached at all ends the run."""
     try:
         response = httpx.get(f"{base_url}/_mock/health", timeout=10)
+    except httpx.TransportError as exc:
+        pytest.exit(f"cannot reach the contract target {base_url}: {exc}", returncode=2)
+    try:
         body = response.json()
-    except (httpx.HTTPError, ValueError):
+    except ValueError:
         return None
     ok = response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
     return body if ok else None

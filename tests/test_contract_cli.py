@@ -148,3 +148,10 @@ def test_on_another_target_what_cannot_run_skips_and_says_why(
     assert "1 skipped" in no_writes.stdout and "pass --allow-writes" in no_writes.stdout
     without_key = run_contract(tmp_path, "--base-url", not_trigger_mock, "--", "-k", "missing_cred")
     assert "no secret key" in without_key.stdout
+
+
+def test_an_unreachable_target_ends_the_run_with_a_clear_message(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_contract(tmp_path, "--base-url", url, "--secret-key", "tr_dev_k", "--", "-x")
+    assert result.returncode == 2
+    assert f"cannot reach the contract target {url}" in result.stdout + result.stderr
