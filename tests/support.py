@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from contract_tests.client import new_key
 from contract_tests.targets import ServedFake as ServerProcess
@@ -26,6 +29,19 @@ def session_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def wait_until_answering(url: str, timeout: float = 10.0) -> None:
+    """Poll ``url`` until something answers (any status); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def raw_http(port: int, request: bytes, *, timeout: float = 5.0) -> bytes:

@@ -14,6 +14,7 @@ import pytest
 from contract_tests.cli import PACKAGE_DIR
 from contract_tests.targets import free_port
 from mock_server.cli import build_parser
+from tests.support import wait_until_answering
 
 pytestmark = pytest.mark.subprocess
 
@@ -97,16 +98,7 @@ def not_trigger_mock(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        import time
-
-        import httpx
-
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_answering(f"http://127.0.0.1:{port}/")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from contract_tests.targets import ServedFake, free_port
-from tests.support import ROOT
+from tests.support import ROOT, wait_until_answering
 
 pytestmark = pytest.mark.subprocess
 KEY = "tr_dev_realishcontract0001"
@@ -30,12 +29,7 @@ def realish() -> Iterator[tuple[str, str]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/api/v1/sessions", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_answering(f"{url}/api/v1/sessions")
         yield url, fake.base_url
     finally:
         proxy.terminate()
