@@ -28,8 +28,8 @@ class SpecChecker:
     shares no code with the fake."""
 
     def __init__(self) -> None:
-        admin = PACKAGE_DIR / "openapi" / "admin.yaml"
-        self.apis = [OpenAPI.from_file_path(str(spec_path())), OpenAPI.from_file_path(str(admin))]
+        extras = [PACKAGE_DIR / "openapi" / name for name in ("admin.yaml", "s2.yaml")]
+        self.apis = [OpenAPI.from_file_path(str(p)) for p in (spec_path(), *extras)]
         self.checked = 0
 
     def check(self, response: httpx.Response) -> None:

@@ -5,7 +5,7 @@ Secret keys may do everything; these checks only bite for public access tokens.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from .auth import Principal
 from .models import Session
@@ -43,3 +43,29 @@ def to_read(principal: Principal, session: Session) -> None:
 def to_administer(principal: Principal, ref: str) -> None:
     """``admin`` on the session exactly as the URL names it (update and close)."""
     principal.require_any("admin", [Resource("sessions", ref)])
+
+
+def _channel_resources(keys: Iterable[str], channel: str | None, io: str) -> list[Resource]:
+    """A channel is named by any key of its session; a named side channel also by a
+    scope narrowed to it (``K:channels:NAME``) or to one direction (``…:NAME:out``)."""
+    resources = []
+    for key in keys:
+        resources.append(Resource("sessions", key))
+        if channel is not None:
+            resources.append(Resource("sessions", f"{key}:channels:{channel}"))
+            resources.append(Resource("sessions", f"{key}:channels:{channel}:{io}"))
+    return resources
+
+
+def to_read_channel(
+    principal: Principal, keys: Iterable[str], channel: str | None, io: str
+) -> None:
+    """``read`` on the session (any of its keys), or on that side channel."""
+    principal.require_any("read", _channel_resources(keys, channel, io))
+
+
+def to_write_channel(
+    principal: Principal, keys: Iterable[str], channel: str | None, io: str
+) -> None:
+    """``write`` on the session (any of its keys), or on that side channel."""
+    principal.require_any("write", _channel_resources(keys, channel, io))

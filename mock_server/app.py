@@ -18,19 +18,24 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .agent import Agent, Script
 from .auth import Authenticator, Environments
 from .bodies import JsonBodyValidator
+from .channels import ChannelStore
 from .clock import ControllableClock
 from .config import Settings
 from .fidelity import Behaviour
 from .handlers.admin import AdminHandlers
+from .handlers.channels import ChannelHandlers
 from .handlers.sessions import SessionHandlers
 from .ids import IdSource
 from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
 from .queries import DeepObjectParser, QueryValidator
+from .realtime import Realtime
 from .responses import error_handler
+from .s2 import S2_BASE_PATH, S2Handlers
 from .schema_issues import SchemaValidators
-from .security import admin_security_handler, api_security_handler
+from .security import admin_security_handler, api_security_handler, s2_security_handler
 from .store import SessionStore
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -59,8 +64,16 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _handler_resolver(handlers: object) -> Resolver:
-    return Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id))
+def _handler_resolver(*handlers: object) -> Resolver:
+    """Each operationId names a method of one of ``handlers``."""
+
+    def resolve(operation_id: str) -> Any:
+        for candidate in handlers:
+            if hasattr(candidate, operation_id):
+                return getattr(candidate, operation_id)
+        raise AttributeError(f"no handler for operationId {operation_id!r}")
+
+    return Resolver(function_resolver=resolve)
 
 
 @dataclass
@@ -70,6 +83,9 @@ class TriggerMock:
     settings: Settings
     behaviour: Behaviour
     store: SessionStore
+    channels: ChannelStore
+    realtime: Realtime
+    agent: Agent
     clock: ControllableClock
     environments: Environments
     authenticator: Authenticator
@@ -98,6 +114,17 @@ def create_app(
         refresh_trigger_config_on_cached_create=behaviour.cached_create_refreshes_trigger_config,
         deployed_edge_cursors=behaviour.edge_cursors_deployed_style,
     )
+    channels = ChannelStore(clock)
+    realtime = Realtime(store, channels, ids, clock)
+    agent = Agent(
+        realtime,
+        authenticator,
+        ids,
+        script=Script() if settings.agent in ("off", "echo") else Script.load(Path(settings.agent)),
+        delay_seconds=settings.agent_delay_ms / 1000,
+    )
+    if settings.agent != "off":
+        agent.attach()
     api_spec = load_spec(spec_path())
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.
@@ -111,15 +138,13 @@ def create_app(
     )
 
     validators = SchemaValidators()
+    body_validator = functools.partial(
+        JsonBodyValidator, behaviour=behaviour, validators=validators
+    )
     validator_map = {
         "parameter": functools.partial(QueryValidator, validators=validators),
-        "body": MediaTypeDict(
-            {
-                "*/*json": functools.partial(
-                    JsonBodyValidator, behaviour=behaviour, validators=validators
-                )
-            }
-        ),
+        # JSON bodies everywhere; any type for the raw records channels take.
+        "body": MediaTypeDict({"*/*json": body_validator, "*/*": body_validator}),
     }
     parser = type(
         "QueryParser", (DeepObjectParser,), {"split_lists": behaviour.split_comma_filters}
@@ -132,10 +157,21 @@ def create_app(
         uri_parser_class=parser,
         strict_validation=False,
     )
+    # Connexion chains APIs that share a base path but loses all but the last two, so the
+    # S2 endpoint gets its own base path, and comes first (a mount at "" matches anything).
+    app.add_api(
+        load_spec(PACKAGE_DIR / "openapi" / "s2.yaml"),
+        base_path=S2_BASE_PATH,
+        resolver=_handler_resolver(S2Handlers(channels)),
+        security_map={"bearer": s2_security_handler(environments)},
+    )
     app.add_api(
         api_spec,
         base_path="",
-        resolver=_handler_resolver(SessionHandlers(store, authenticator, behaviour)),
+        resolver=_handler_resolver(
+            SessionHandlers(store, authenticator, behaviour, realtime),
+            ChannelHandlers(realtime, ping_seconds=settings.ping_seconds),
+        ),
         security_map={
             "bearer": api_security_handler(
                 authenticator,
@@ -148,7 +184,13 @@ def create_app(
     if settings.admin_token is None:
         admin_spec.pop("security", None)
     admin = AdminHandlers(
-        store, clock, environments, behaviour, admin_token_required=settings.admin_token is not None
+        store,
+        clock,
+        environments,
+        behaviour,
+        realtime=realtime,
+        agent=agent,
+        admin_token_required=settings.admin_token is not None,
     )
     app.add_api(
         admin_spec,
@@ -168,6 +210,9 @@ def create_app(
         settings=settings,
         behaviour=behaviour,
         store=store,
+        channels=channels,
+        realtime=realtime,
+        agent=agent,
         clock=clock,
         environments=environments,
         authenticator=authenticator,

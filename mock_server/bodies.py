@@ -107,6 +107,9 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
         if length is not None and length.isdigit() and int(length) > limit:
             raise BodyTooLarge(limit)
         raw = await read_body(receive, limit)
+        if self._schema.get("x-raw-body"):
+            # Any text (a channel record): only its size is the fake's business here.
+            return replay(receive, scope, raw, as_json=False)
         if not raw:
             if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
                 raise EmptyBody()
@@ -139,7 +142,9 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def replay(receive: Receive, scope: Scope, body: bytes) -> tuple[Receive, Scope]:
+def replay(
+    receive: Receive, scope: Scope, body: bytes, *, as_json: bool = True
+) -> tuple[Receive, Scope]:
     """A receive channel that yields ``body`` first, and a scope whose headers describe
     it (its length, and JSON as its type once it has been parsed as JSON)."""
     sent = False
@@ -151,9 +156,9 @@ def replay(receive: Receive, scope: Scope, body: bytes) -> tuple[Receive, Scope]
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    replaced = (b"content-length", b"transfer-encoding", b"content-type")
+    replaced = (b"content-length", b"transfer-encoding") + ((b"content-type",) if as_json else ())
     headers = [(k, v) for k, v in scope["headers"] if k not in replaced]
     headers.append((b"content-length", str(len(body)).encode()))
-    if body:
+    if body and as_json:
         headers.append((b"content-type", b"application/json"))
     return receive_again, {**scope, "headers": headers}

@@ -70,6 +70,19 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--admin-token", default=env("ADMIN_TOKEN"), help="require this bearer token on /_mock/"
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info"))
+    serve.add_argument(
+        "--agent",
+        default=env("AGENT", "off"),
+        metavar="off|echo|PATH",
+        help="answer each chat message appended to a session's .in with a streamed .out "
+        "turn: `echo` repeats the user's text; a YAML/JSON file gives scripted replies",
+    )
+    serve.add_argument(
+        "--agent-delay-ms",
+        type=int,
+        default=env("AGENT_DELAY_MS", "20"),
+        help="pause between the agent's chunks (default 20)",
+    )
     contract = commands.add_parser(
         "contract",
         help="check an implementation (this fake, or the real API) against openapi.yaml",
@@ -100,6 +113,8 @@ def settings_from(
         value = getattr(args, dest)
         if value not in choices:
             parser.error(f"{ENV_PREFIX}{dest.upper()}={value!r}: choose from {', '.join(choices)}")
+    if args.agent not in ("off", "echo") and not os.path.isfile(args.agent):
+        parser.error(f"--agent {args.agent!r}: use off, echo, or the path of a reply script")
     keys = args.secret_keys or _env_list(environ.get(ENV_PREFIX + "SECRET_KEY"))
     return Settings(
         host=args.host,
@@ -110,6 +125,8 @@ def settings_from(
         admin_token=args.admin_token or None,
         log_level=args.log_level,
         validate_responses=args.validate_responses,
+        agent=args.agent,
+        agent_delay_ms=int(args.agent_delay_ms),
     )
 
 

@@ -18,6 +18,10 @@ class Settings:
     admin_token: str | None = None
     log_level: str = "info"
     validate_responses: bool = False
+    agent: str = "off"
+    """``off``, ``echo``, or the path of a reply script (YAML or JSON)."""
+    agent_delay_ms: int = 20
+    ping_seconds: float = 5.0
 
     @property
     def base_url(self) -> str:

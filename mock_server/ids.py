@@ -20,6 +20,7 @@ SESSION_PREFIX: Final = "session_"
 RUN_PREFIX: Final = "run_"
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE32HEX: Final = "0123456789abcdefghijklmnopqrstuv"
+_NANOID: Final = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
 _COUNTER_SPAN: Final = 36**4
 
 
@@ -91,6 +92,12 @@ class IdSource:
     def run_id(self) -> str:
         with self._lock:
             return RUN_PREFIX + _encode(self._random_bits(130), _BASE32HEX, 26)
+
+    def nanoid(self, length: int) -> str:
+        """A nanoid: the server names a part appended without ``X-Part-Id`` with one of
+        length 7; longer ones serve as opaque tokens."""
+        with self._lock:
+            return _encode(self._random_bits(6 * length), _NANOID, length)
 
     def reset(self) -> None:
         """Restart the sequence (a seeded source then repeats its ids)."""

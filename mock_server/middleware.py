@@ -47,7 +47,8 @@ class Cors:
                 if origin and "access-control-allow-origin" not in headers:
                     headers["access-control-allow-origin"] = origin
                     headers.add_vary_header("Origin")
-                headers["access-control-expose-headers"] = EXPOSED_HEADERS
+                if "access-control-expose-headers" not in headers:  # channel routes set theirs
+                    headers["access-control-expose-headers"] = EXPOSED_HEADERS
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

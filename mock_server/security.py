@@ -14,8 +14,9 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.security import NO_VALUE, BearerSecurityHandler
 
-from .auth import Authenticator, Principal, bearer_credential, public_token_claims
-from .errors import AdminTokenRequired, InvalidApiKey
+from .auth import Authenticator, Environments, Principal, bearer_credential, public_token_claims
+from .errors import AdminTokenRequired, InvalidApiKey, S2Unauthorized
+from .s2 import s2_access_token
 
 Verifier = Callable[[ConnexionRequest], Awaitable[Any]]
 
@@ -71,6 +72,24 @@ def api_security_handler(
             return _token_info(authenticator.public_token(credential, claims))
 
     return ApiBearer
+
+
+def s2_security_handler(environments: Environments) -> type[BearerSecurityHandler]:
+    """A bearer handler for the fake's S2 endpoint: the access token initialize handed
+    out names its environment."""
+
+    class S2Bearer(BearerSecurityHandler):  # type: ignore[misc]
+        def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Verifier:
+            async def verify(request: ConnexionRequest) -> Any:
+                token = bearer_credential(request.headers.get("authorization"))
+                for env in environments.known():
+                    if token == s2_access_token(env):
+                        return {"sub": env.id, "environment": env}
+                raise S2Unauthorized()
+
+            return verify
+
+    return S2Bearer
 
 
 def admin_security_handler(admin_token: str) -> type[BearerSecurityHandler]:

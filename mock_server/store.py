@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from .clock import Clock
 from .errors import (
+    CallingRunNotFound,
+    EndAndContinueRefused,
     ExternalIdImmutable,
     Issue,
     SessionClosed,
@@ -86,22 +88,42 @@ class Created:
     is_cached: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Closed:
+    session: Session
+    newly: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunSwap:
+    session: Session
+    swapped: bool
+
+
 class EnvironmentState:
     """One environment's sessions and indexes."""
 
-    __slots__ = ("by_external", "index", "sessions")
+    __slots__ = ("by_external", "index", "retired_runs", "sessions")
 
     def __init__(self) -> None:
         self.sessions: dict[str, Session] = {}
         self.by_external: dict[str, Session] = {}
         self.index = SessionIndex()
+        self.retired_runs: set[str] = set()
+
+    def lookup(self, ref: str) -> Session | None:
+        if ref.startswith(SESSION_PREFIX):
+            return self.sessions.get(ref[len(SESSION_PREFIX) :])
+        return self.by_external.get(ref)
+
+    def knows_run(self, run_id: str) -> bool:
+        return run_id in self.retired_runs or any(
+            s.current_run_id == run_id for s in self.sessions.values()
+        )
 
     def find(self, ref: str, *, on_read: bool = False) -> Session:
         """By ``session_…`` id, or else by externalId; both exact."""
-        if ref.startswith(SESSION_PREFIX):
-            found = self.sessions.get(ref[len(SESSION_PREFIX) :])
-        else:
-            found = self.by_external.get(ref)
+        found = self.lookup(ref)
         if found is None:
             raise SessionNotFound(on_read=on_read)
         return found
@@ -203,17 +225,43 @@ class SessionStore:
             session.updated_at = self.clock.now_ms()
             return session
 
-    def close(self, env_id: str, ref: str, reason: str | None) -> Session:
+    def close(self, env_id: str, ref: str, reason: str | None) -> Closed:
         with self._lock:
             env = self._seen(env_id)
             session = env.find(ref)
-            if session.closed_at is None:
-                now = self.clock.now_ms()
-                session.closed_at = now
-                session.closed_reason = reason
-                session.updated_at = now
-                env.index.closed.add(session.internal_id)
-            return session
+            if session.closed_at is not None:
+                return Closed(session, newly=False)
+            now = self.clock.now_ms()
+            session.closed_at = now
+            session.closed_reason = reason
+            session.updated_at = now
+            env.index.closed.add(session.internal_id)
+            return Closed(session, newly=True)
+
+    def lookup(self, env_id: str, ref: str) -> Session | None:
+        """The session ``ref`` names, or ``None`` (channel routes work without one)."""
+        with self._lock:
+            return self._seen(env_id).lookup(ref)
+
+    def swap_run(self, env_id: str, ref: str, calling_run_id: str) -> RunSwap:
+        """end-and-continue: if ``calling_run_id`` is the session's current run, start a
+        new run and make it current; otherwise leave the session alone."""
+        with self._lock:
+            env = self._seen(env_id)
+            session = env.find(ref)
+            now = self.clock.now_ms()
+            if session.closed_at is not None:
+                raise EndAndContinueRefused("Cannot end-and-continue a closed session")
+            if session.expires_at is not None and session.expires_at < now:
+                raise EndAndContinueRefused("Cannot end-and-continue an expired session")
+            if session.current_run_id != calling_run_id and not env.knows_run(calling_run_id):
+                raise CallingRunNotFound()
+            if session.current_run_id != calling_run_id:
+                return RunSwap(session, swapped=False)
+            env.retired_runs.add(calling_run_id)
+            session.current_run_id = self.ids.run_id()
+            session.updated_at = now
+            return RunSwap(session, swapped=True)
 
     def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:

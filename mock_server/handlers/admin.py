@@ -7,14 +7,17 @@ from typing import Any
 from starlette.responses import Response
 
 from .. import __version__
+from ..agent import Agent
 from ..auth import Environments
 from ..clock import ClockState, ControllableClock
 from ..errors import BadControlRequest
 from ..fidelity import Behaviour
 from ..ids import environment_id
 from ..models import iso_ms, parse_iso_ms
+from ..realtime import Realtime
 from ..responses import json_response
 from ..store import SessionStore
+from .scripting import ChannelScripting
 
 
 def _clock_wire(state: ClockState) -> dict[str, Any]:
@@ -26,7 +29,7 @@ def _clock_wire(state: ClockState) -> dict[str, Any]:
     }
 
 
-class AdminHandlers:
+class AdminHandlers(ChannelScripting):
     def __init__(
         self,
         store: SessionStore,
@@ -34,8 +37,12 @@ class AdminHandlers:
         environments: Environments,
         behaviour: Behaviour,
         *,
+        realtime: Realtime,
+        agent: Agent,
         admin_token_required: bool,
     ) -> None:
+        self.realtime = realtime
+        self.agent = agent
         self.store = store
         self.clock = clock
         self.environments = environments
@@ -62,9 +69,11 @@ class AdminHandlers:
         target = (body or {}).get("environment")
         if target is None:
             dropped = self.store.reset()
+            self.realtime.reset()
             self.clock.reset()
         else:
             dropped = self.store.reset(self._env_id(target))
+            self.realtime.reset(self._env_id(target))
         return json_response({"dropped": dropped})
 
     async def mock_sessions(self, environment: str | None = None) -> Response:

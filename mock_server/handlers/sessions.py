@@ -17,11 +17,12 @@ from ..auth import Authenticator, Principal
 from ..fidelity import Behaviour
 from ..listing import ListQuery
 from ..models import parse_iso_ms
+from ..realtime import Realtime
 from ..responses import json_response
 from ..store import NewSession, SessionChanges, SessionStore
 
 
-def _principal(token_info: dict[str, Any]) -> Principal:
+def principal_of(token_info: dict[str, Any]) -> Principal:
     principal = token_info["principal"]
     assert isinstance(principal, Principal)
     return principal
@@ -45,13 +46,16 @@ _PATCH_FIELDS = {"tags": "tags", "metadata": "metadata", "externalId": "external
 
 
 class SessionHandlers:
-    def __init__(self, store: SessionStore, auth: Authenticator, behaviour: Behaviour) -> None:
+    def __init__(
+        self, store: SessionStore, auth: Authenticator, behaviour: Behaviour, realtime: Realtime
+    ) -> None:
         self.store = store
         self.auth = auth
         self.behaviour = behaviour
+        self.realtime = realtime
 
     async def create_session_v1(self, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
-        principal = _principal(token_info)
+        principal = principal_of(token_info)
         new = _new_session(body)
         access.to_create(
             principal,
@@ -74,7 +78,7 @@ class SessionHandlers:
         page: dict[str, Any] | None = None,
         filter: dict[str, Any] | None = None,
     ) -> Response:
-        principal = _principal(token_info)
+        principal = principal_of(token_info)
         query = ListQuery.from_params(
             page, filter, bad_period_ignored=self.behaviour.bad_period_ignored
         )
@@ -89,7 +93,7 @@ class SessionHandlers:
         return json_response({"data": data, "pagination": pagination})
 
     async def retrieve_session_v1(self, session: str, token_info: dict[str, Any]) -> Response:
-        principal = _principal(token_info)
+        principal = principal_of(token_info)
         found = self.store.get(principal.environment.id, unquote(session))
         access.to_read(principal, found)
         return json_response(found.to_wire())
@@ -97,7 +101,7 @@ class SessionHandlers:
     async def update_session_v1(
         self, session: str, body: dict[str, Any], token_info: dict[str, Any]
     ) -> Response:
-        principal = _principal(token_info)
+        principal = principal_of(token_info)
         ref = unquote(session)
         access.to_administer(principal, ref)
         changes = SessionChanges(
@@ -108,11 +112,14 @@ class SessionHandlers:
     async def close_session_v1(
         self, session: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
     ) -> Response:
-        principal = _principal(token_info)
+        principal = principal_of(token_info)
         ref = unquote(session)
         access.to_administer(principal, ref)
         reason = (body or {}).get("reason")
-        return json_response(self.store.close(principal.environment.id, ref, reason).to_wire())
+        closed = self.store.close(principal.environment.id, ref, reason)
+        if closed.newly:
+            self.realtime.session_closed(principal.environment.id, closed.session)
+        return json_response(closed.session.to_wire())
 
     async def generate_jwt_claims_v1(self, token_info: dict[str, Any]) -> Response:
-        return json_response(self.auth.claims(_principal(token_info).environment))
+        return json_response(self.auth.claims(principal_of(token_info).environment))

@@ -132,7 +132,7 @@ def test_close_is_terminal_and_keeps_the_first_close(
     store.close(ENV, session.friendly_id, "first")
     closed_at = session.closed_at
     time_source.now += 1000
-    assert store.close(ENV, session.friendly_id, "second").closed_reason == "first"
+    assert store.close(ENV, session.friendly_id, "second").session.closed_reason == "first"
     assert session.closed_at == closed_at == session.updated_at
     assert session.current_run_id is not None
 

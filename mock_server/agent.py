@@ -1,0 +1,196 @@
+"""A stand-in for the task behind a chat session: it answers each message a client
+appends to a session's ``.in`` with one streamed turn on ``.out``.
+
+A turn is what the SDK's chat transport renders (AI SDK v5 UI-message chunks), each
+stored the way the SDK's own writer stores them, ``{"data": <chunk>, "id": <part id>}``:
+
+``start`` → ``start-step`` → ``text-start`` → ``text-delta``… → ``text-end`` →
+``finish-step`` → ``finish``, then an empty-bodied ``turn-complete`` control record
+carrying ``public-access-token`` (a fresh session token) and ``session-in-event-id``
+(the ``.in`` sequence number it answers).
+
+``echo`` replies ``echo: <the user's text>``. A script file gives the replies instead:
+a list of ``{match?: regex, text?: str, chunks?: [chunk…]}`` rules, the first whose
+``match`` finds the user's text wins. A ``stop`` or an ``action`` gets an empty turn
+(the transport needs a ``turn-complete`` for every send); ``trigger: close`` gets a
+``session-closed`` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .auth import Authenticator
+from .channels import Headers, Record, StreamKey, envelope
+from .ids import IdSource
+from .realtime import IN, OUT, SESSION_CLOSED, Realtime, control_headers
+
+TURN_COMPLETE = "turn-complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    match: re.Pattern[str] | None
+    text: str | None = None
+    chunks: tuple[dict[str, Any], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    rules: tuple[Rule, ...] = ()
+    echo: bool = True
+
+    @classmethod
+    def load(cls, path: Path) -> Script:
+        """Rules from a YAML or JSON file: a list, or ``{"replies": [...]}``."""
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = loaded.get("replies") if isinstance(loaded, dict) else loaded
+        if not isinstance(items, list) or not items:
+            raise ValueError(f"{path}: expected a non-empty list of replies")
+        rules = []
+        for n, item in enumerate(items):
+            if not isinstance(item, dict) or not ({"text", "chunks"} & item.keys()):
+                raise ValueError(f"{path}: reply {n} needs `text` or `chunks`")
+            chunks = item.get("chunks")
+            if chunks is not None and not all(isinstance(c, dict) for c in chunks):
+                raise ValueError(f"{path}: reply {n}: `chunks` must be a list of objects")
+            match = item.get("match")
+            rules.append(
+                Rule(
+                    re.compile(str(match)) if match is not None else None,
+                    None if item.get("text") is None else str(item["text"]),
+                    None if chunks is None else tuple(chunks),
+                )
+            )
+        return cls(tuple(rules), echo=False)
+
+    def reply(self, user_text: str) -> Rule:
+        for rule in self.rules:
+            if rule.match is None or rule.match.search(user_text):
+                return rule
+        return Rule(None, text=f"echo: {user_text}" if self.echo else "")
+
+
+def text_chunks(text: str, message_id: str, part: str) -> list[dict[str, Any]]:
+    """The UI-message chunks of one assistant message holding ``text``."""
+    words = re.findall(r"\S+\s*|\s+", text) or [""]
+    return [
+        {"type": "start", "messageId": message_id},
+        {"type": "start-step"},
+        {"type": "text-start", "id": part},
+        *({"type": "text-delta", "id": part, "delta": w} for w in words if w),
+        {"type": "text-end", "id": part},
+        {"type": "finish-step"},
+        {"type": "finish", "finishReason": "stop"},
+    ]
+
+
+def user_text(message: Any) -> str:
+    """The text parts of a UI message, joined."""
+    if not isinstance(message, dict):
+        return ""
+    parts = message.get("parts")
+    if isinstance(parts, list):
+        texts = [
+            p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text"
+        ]
+        return "".join(t for t in texts if isinstance(t, str))
+    content = message.get("content")
+    return content if isinstance(content, str) else ""
+
+
+def read_in_record(record: Record) -> dict[str, Any] | None:
+    """The client's message in an ``.in`` record (its ``data`` may be JSON text)."""
+    try:
+        data = json.loads(record.body).get("data")
+        if isinstance(data, str):
+            data = json.loads(data)
+    except (ValueError, AttributeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class Agent:
+    """Watches ``.in`` appends and writes reply turns to ``.out``."""
+
+    realtime: Realtime
+    authenticator: Authenticator
+    ids: IdSource
+    script: Script = field(default_factory=Script)
+    delay_seconds: float = 0.02
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _last_text: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def attach(self) -> None:
+        self.realtime.channels.observers.append(self.observe)
+
+    def observe(self, env_id: str, stream: StreamKey, records: Sequence[Record]) -> None:
+        if stream.io != IN or stream.channel is not None:
+            return  # side channels wake nothing
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for record in records:
+            if record.control is None:
+                task = loop.create_task(self.answer(env_id, stream.key, record))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def _plan(
+        self, env_id: str, key: str, message: dict[str, Any]
+    ) -> list[tuple[Headers, str]] | None:
+        kind = message.get("kind")
+        raw_payload = message.get("payload")
+        payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
+        trigger = payload.get("trigger")
+        if kind == "message" and trigger == "close":
+            return [(control_headers(SESSION_CLOSED), "")]
+        if kind == "message" and trigger in ("submit-message", "regenerate-message"):
+            text = user_text(payload.get("message"))
+            if trigger == "regenerate-message" or not text:
+                text = self._last_text.get((env_id, key), text)
+            self._last_text[(env_id, key)] = text
+            rule = self.script.reply(text)
+            chunks = (
+                list(rule.chunks)
+                if rule.chunks is not None
+                else text_chunks(
+                    rule.text or "", "msg_" + self.ids.nanoid(16), "text_" + self.ids.nanoid(8)
+                )
+            )
+            return [((), envelope(chunk, self.ids.nanoid(7))) for chunk in chunks]
+        return []  # stop, action, anything else: an empty turn
+
+    async def answer(self, env_id: str, key: str, record: Record) -> None:
+        message = read_in_record(record)
+        if message is None:
+            return
+        planned = self._plan(env_id, key, message)
+        if planned is None:
+            return
+        out = StreamKey(key, OUT)
+        for item in planned:
+            await asyncio.sleep(self.delay_seconds)
+            self.realtime.append_records(env_id, out, [item])
+        if planned and planned[0][0] and planned[0][0][0][1] == SESSION_CLOSED:
+            return
+        self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, record)])
+
+    def turn_complete(self, env_id: str, key: str, answered: Record) -> tuple[Headers, str]:
+        extra: list[tuple[str, str]] = [("session-in-event-id", str(answered.seq_num))]
+        env = self.authenticator.environments.by_id(env_id)
+        session = self.realtime.sessions.lookup(env_id, key)
+        if env is not None and session is not None:
+            token = self.authenticator.session_token(env, session)
+            extra.insert(0, ("public-access-token", token))
+        return control_headers(TURN_COMPLETE, tuple(extra)), ""

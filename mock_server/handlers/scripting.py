@@ -1,0 +1,71 @@
+"""Control-plane writes to channels, so a test can play the task precisely:
+``POST /_mock/sessions/{session}/{io}/records``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.responses import Response
+
+from ..agent import Agent, text_chunks
+from ..channels import Headers, StreamKey, envelope
+from ..errors import BadControlRequest
+from ..realtime import Realtime, control_headers
+from ..responses import json_response
+
+
+class ChannelScripting:
+    realtime: Realtime
+    agent: Agent
+
+    def _env_id(self, key_or_id: str) -> str:
+        raise NotImplementedError
+
+    def _items(self, records: list[dict[str, Any]]) -> list[tuple[Headers, str]]:
+        items: list[tuple[Headers, str]] = []
+        for n, record in enumerate(records):
+            forms = [k for k in ("data", "control", "body") if k in record]
+            if len(forms) != 1:
+                raise BadControlRequest(f"records[{n}]: give exactly one of data, control, body")
+            extra: Headers = tuple((h[0], h[1]) for h in record.get("headers", ()))
+            if "data" in record:
+                part_id = record.get("id") or self.agent.ids.nanoid(7)
+                items.append((extra, envelope(record["data"], part_id)))
+            elif "control" in record:
+                items.append((control_headers(record["control"], extra), ""))
+            else:
+                items.append((extra, record["body"]))
+        return items
+
+    async def mock_write_records(self, session: str, io: str, body: dict[str, Any]) -> Response:
+        env_id = self._env_id(body["environment"])
+        ref = unquote(session)
+        found = self.realtime.sessions.lookup(env_id, ref)
+        if found is not None:
+            ref = found.external_id if found.external_id is not None else found.friendly_id
+        stream = StreamKey(ref, io, body.get("channel"))
+        if ("text" in body) == ("records" in body):
+            raise BadControlRequest("Give exactly one of text and records")
+        if "records" in body:
+            items = self._items(body["records"])
+        else:
+            chunks = text_chunks(
+                body["text"], "msg_" + self.agent.ids.nanoid(16), "text_" + self.agent.ids.nanoid(8)
+            )
+            items = [((), envelope(c, self.agent.ids.nanoid(7))) for c in chunks]
+        added = self.realtime.append_records(env_id, stream, items)
+        if "text" in body and body.get("turnComplete", True):
+            answered = body.get("inEventId")
+            headers: list[tuple[str, str]] = []
+            if answered is not None:
+                headers.append(("session-in-event-id", str(answered)))
+            if found is not None:
+                env = self.agent.authenticator.environments.by_id(env_id)
+                if env is not None:
+                    token = self.agent.authenticator.session_token(env, found)
+                    headers.insert(0, ("public-access-token", token))
+            added += self.realtime.append_records(
+                env_id, stream, [(control_headers("turn-complete", tuple(headers)), "")]
+            )
+        return json_response({"seqNums": [r.seq_num for r in added]})
