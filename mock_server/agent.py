@@ -11,9 +11,11 @@ carrying ``public-access-token`` (a fresh session token) and ``session-in-event-
 
 ``echo`` replies ``echo: <the user's text>``. A script file gives the replies instead:
 a list of ``{match?: regex, text?: str, chunks?: [chunk…]}`` rules, the first whose
-``match`` finds the user's text wins. A ``stop`` or an ``action`` gets an empty turn
-(the transport needs a ``turn-complete`` for every send); ``trigger: close`` gets a
-``session-closed`` record.
+``match`` finds the user's text wins. Other chat sends (actions, tool approvals) get an
+empty turn, since the transport waits for a ``turn-complete`` after every send; a
+``stop`` cuts the turn in flight short (it still ends with its ``turn-complete``);
+``trigger: close`` gets a ``session-closed`` record. Records that are not chat messages
+are left alone.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class Agent:
     delay_seconds: float = 0.02
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _last_text: dict[tuple[str, str], str] = field(default_factory=dict)
+    _stopping: set[tuple[str, str]] = field(default_factory=set)
 
     def attach(self) -> None:
         self.realtime.channels.observers.append(self.observe)
@@ -169,7 +172,11 @@ class Agent:
                 )
             )
             return [((), envelope(chunk, self.ids.nanoid(7))) for chunk in chunks]
-        return []  # stop, action, anything else: an empty turn
+        if kind == "message":
+            return []  # an action, a tool approval…: a turn with nothing to say
+        if kind == "stop":
+            self._stopping.add((env_id, key))
+        return None  # not a chat message: the agent stays quiet
 
     async def answer(self, env_id: str, key: str, record: Record) -> None:
         message = read_in_record(record)
@@ -179,9 +186,13 @@ class Agent:
         if planned is None:
             return
         out = StreamKey(key, OUT)
+        self._stopping.discard((env_id, key))
         for item in planned:
             await asyncio.sleep(self.delay_seconds)
+            if (env_id, key) in self._stopping:
+                break  # a stop mid-turn still ends with the turn's turn-complete
             self.realtime.append_records(env_id, out, [item])
+        self._stopping.discard((env_id, key))
         if planned and planned[0][0] and planned[0][0][0][1] == SESSION_CLOSED:
             return
         self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, record)])

@@ -146,7 +146,7 @@ def replay(
     receive: Receive, scope: Scope, body: bytes, *, as_json: bool = True
 ) -> tuple[Receive, Scope]:
     """A receive channel that yields ``body`` first, and a scope whose headers describe
-    it (its length, and JSON as its type once it has been parsed as JSON)."""
+    it: its length, and its type (JSON once it has been parsed as JSON, else bytes)."""
     sent = False
 
     async def receive_again() -> Message:
@@ -156,9 +156,11 @@ def replay(
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    replaced = (b"content-length", b"transfer-encoding") + ((b"content-type",) if as_json else ())
+    replaced = (b"content-length", b"transfer-encoding", b"content-type")
     headers = [(k, v) for k, v in scope["headers"] if k not in replaced]
     headers.append((b"content-length", str(len(body)).encode()))
-    if body and as_json:
-        headers.append((b"content-type", b"application/json"))
+    if body:
+        # Raw bodies are opaque bytes from here on (Connexion would parse a form body).
+        kind = b"application/json" if as_json else b"application/octet-stream"
+        headers.append((b"content-type", kind))
     return receive_again, {**scope, "headers": headers}

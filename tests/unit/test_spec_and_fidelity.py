@@ -79,6 +79,17 @@ def test_every_operation_is_bound_to_a_handler() -> None:
         "update_session_v1",
         "close_session_v1",
         "generate_jwt_claims_v1",
+        "end_and_continue_session_v1",
+        "probe_session_channel_v1",
+        "subscribe_to_session_channel_v1",
+        "initialize_session_channel_v1",
+        "append_to_session_channel_v1",
+        "read_session_channel_records_v1",
+        "probe_session_side_channel_v1",
+        "subscribe_to_session_side_channel_v1",
+        "initialize_session_side_channel_v1",
+        "append_to_session_side_channel_v1",
+        "read_session_side_channel_records_v1",
     ]
 
 

@@ -1,0 +1,68 @@
+"""Many readers of one session: every one of 200 concurrent SSE subscribers receives an
+append, and the server keeps answering other requests while they wait. (How fast, and
+how memory behaves with stalled readers, is measured in ``bench/sse_fanout.py``.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+
+from contract_tests.targets import ServedFake
+from tests.support import new_key, session_body
+
+pytestmark = pytest.mark.anyio
+READERS = 200
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[ServedFake]:
+    served = ServedFake("--log-level", "warning")
+    served.wait_ready()
+    yield served
+    served.stop()
+
+
+async def test_one_append_reaches_200_readers(fake: ServedFake) -> None:
+    key = new_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=READERS + 10)
+    async with httpx.AsyncClient(base_url=fake.base_url, limits=limits, timeout=30) as client:
+        created = await client.post(
+            "/api/v1/sessions", json=session_body(externalId="fan"), headers=auth
+        )
+        assert created.status_code == 201
+        connected = anyio.Event()
+        opened = 0
+        received: list[int] = []
+
+        async def read() -> None:
+            nonlocal opened
+            headers = {**auth, "Timeout-Seconds": "20"}
+            async with client.stream(
+                "GET", "/realtime/v1/sessions/fan/out", headers=headers
+            ) as response:
+                assert response.status_code == 200
+                opened += 1
+                if opened == READERS:
+                    connected.set()
+                async for line in response.aiter_lines():
+                    if line.startswith('data: {"records"'):
+                        received.extend(r["seq_num"] for r in json.loads(line[6:])["records"])
+                        return
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                for _ in range(READERS):
+                    group.start_soon(read)
+                await connected.wait()
+                # Other requests are served while 200 streams are open.
+                assert (await client.get("/api/v1/sessions/fan", headers=auth)).status_code == 200
+                appended = await client.post(
+                    "/realtime/v1/sessions/fan/out/append", content=b"{}", headers=auth
+                )
+                assert appended.json() == {"ok": True, "seq": 0}
+        assert received == [0] * READERS
