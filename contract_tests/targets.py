@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -58,16 +59,20 @@ class ServedFake:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: a pipe nobody reads until the end would fill up and stall
+        # the server the moment it logs more than the pipe holds.
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (lives with the process)
         self.process = subprocess.Popen(
             self.command(*args),
             env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
         )
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "mock_server", "serve", "--port", str(self.port), *args]
+        port = ["--port", str(self.port), "--s2-port", "0"]
+        return [sys.executable, "-m", "mock_server", "serve", *port, *args]
 
     @classmethod
     def for_contract(cls, fidelity: str) -> ServedFake:
@@ -96,6 +101,8 @@ class ServedFake:
         return self.process.wait(timeout=timeout)
 
     def output(self) -> str:
-        if self.process.poll() is None or self.process.stdout is None:
+        """What the server printed, once it has exited."""
+        if self.process.poll() is None:
             return ""
-        return self.process.stdout.read()
+        self._log.seek(0)
+        return self._log.read()

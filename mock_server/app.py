@@ -170,7 +170,7 @@ def create_app(
         base_path="",
         resolver=_handler_resolver(
             SessionHandlers(store, authenticator, behaviour, realtime),
-            ChannelHandlers(realtime, ping_seconds=settings.ping_seconds),
+            ChannelHandlers(realtime, ping_seconds=settings.ping_seconds, s2_port=settings.s2_port),
         ),
         security_map={
             "bearer": api_security_handler(

@@ -21,6 +21,7 @@ from .fidelity import Behaviour
 from .schema_issues import SchemaValidators
 
 DEFAULT_MAX_BODY_BYTES: Final = 1 << 20
+FORM_TYPES: Final = ("multipart/form-data", "application/x-www-form-urlencoded")
 MAX_JSON_DEPTH: Final = 128
 
 
@@ -106,6 +107,8 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
             raise BodyTooLarge(limit)
         if length is not None and length.isdigit() and int(length) > limit:
             raise BodyTooLarge(limit)
+        if self._schema.get("x-streamed-body"):
+            return receive, scope  # read by the handler as it arrives
         raw = await read_body(receive, limit)
         if self._schema.get("x-raw-body"):
             # Any text (a channel record): only its size is the fake's business here.
@@ -156,11 +159,13 @@ def replay(
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    replaced = (b"content-length", b"transfer-encoding", b"content-type")
+    declared = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+    keep_type = not as_json and declared not in FORM_TYPES
+    replaced = (b"content-length", b"transfer-encoding") + (() if keep_type else (b"content-type",))
     headers = [(k, v) for k, v in scope["headers"] if k not in replaced]
     headers.append((b"content-length", str(len(body)).encode()))
-    if body:
-        # Raw bodies are opaque bytes from here on (Connexion would parse a form body).
+    if body and not keep_type:
+        # A raw form body is opaque bytes from here on (Connexion would parse it).
         kind = b"application/json" if as_json else b"application/octet-stream"
         headers.append((b"content-type", kind))
     return receive_again, {**scope, "headers": headers}

@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from .clock import Clock
-from .errors import RecordTooLarge
+from .errors import RecordTooLarge, S2SeqMismatch
 from .responses import dump_json
 
 MAX_RECORD_BYTES: Final = 1024 * 1024
@@ -37,6 +38,13 @@ BATCH_MAX_BYTES: Final = 1024 * 1024
 CONTROL_HEADER: Final = "trigger-control"
 
 Headers = tuple[tuple[str, str], ...]
+TRIM_COMMAND: Final[Headers] = (("", "trim"),)
+
+
+def _trim_point(body: str) -> int:
+    """The seq a trim keeps records from. S2 sends it as an 8-byte big-endian body; the
+    fake stores trim records with that number in decimal (see ``s2.py``)."""
+    return int(body) if body.isdigit() and body.isascii() else 0
 
 
 def metered_bytes(headers: Headers, body: str) -> int:
@@ -66,9 +74,9 @@ class Record:
     seq_num: int
     timestamp: int
     headers: Headers
-    body: str
     wire: bytes = field(repr=False)
-    """The record as S2's JSON (``seq_num``, ``timestamp``, ``headers``, ``body``)."""
+    """The record as S2's JSON (``seq_num``, ``timestamp``, ``headers``, ``body``): built
+    once and shared by every reader; the body is kept only in here."""
 
     @classmethod
     def make(cls, seq_num: int, timestamp: int, headers: Headers, body: str) -> Record:
@@ -80,7 +88,13 @@ class Record:
                 "body": body,
             }
         )
-        return cls(seq_num, timestamp, headers, body, wire)
+        return cls(seq_num, timestamp, headers, wire)
+
+    @property
+    def body(self) -> str:
+        body = json.loads(self.wire)["body"]
+        assert isinstance(body, str)
+        return body
 
     @property
     def is_command(self) -> bool:
@@ -136,6 +150,9 @@ class Channel:
         self._parts[part_id] = now_ms + window_ms
         return True
 
+    def trim(self, earliest: int) -> None:
+        del self.records[: self.index_of(min(earliest, self.tail - 1))]
+
     def last_settling_record(self) -> Record | None:
         """The newest record that is not an S2 command record."""
         return next((r for r in reversed(self.records) if not r.is_command), None)
@@ -163,6 +180,8 @@ class ChannelStore:
         self.observers: list[AppendObserver] = []
         self._lock = threading.RLock()
         self._streams: dict[str, dict[StreamKey, Channel]] = {}
+        self.closing = False
+        """Set when the server stops: live readers end their streams."""
 
     def channel(self, env_id: str, stream: StreamKey) -> Channel:
         with self._lock:
@@ -179,21 +198,29 @@ class ChannelStore:
         items: Sequence[tuple[Headers, str]],
         *,
         part_id: str | None = None,
+        match_seq_num: int | None = None,
     ) -> list[Record] | None:
         """Append records atomically. With a ``part_id`` already seen on this stream in
-        the dedupe window, nothing is appended and ``None`` is returned."""
+        the dedupe window, nothing is appended and ``None`` is returned. An S2 ``trim``
+        command record (header ``("", "trim")``, body the earliest seq to keep, in decimal)
+        drops the records before that seq."""
         for headers, body in items:
             size = metered_bytes(headers, body)
             if size > MAX_RECORD_BYTES:
                 raise RecordTooLarge(size, MAX_RECORD_BYTES)
         with self._lock:
             channel = self.channel(env_id, stream)
+            if match_seq_num is not None and match_seq_num != channel.tail:
+                raise S2SeqMismatch(channel.tail)
             now = self.clock.now_ms()
             if part_id is not None and not channel.claim_part(part_id, now, self.dedupe_window_ms):
                 return None
             seq = channel.tail
             added = [Record.make(seq + i, now, h, b) for i, (h, b) in enumerate(items)]
             channel.records.extend(added)
+            for headers, body in items:
+                if headers == TRIM_COMMAND:
+                    channel.trim(_trim_point(body))
             channel._wake()
         for observer in self.observers:
             observer(env_id, stream, added)
@@ -214,6 +241,14 @@ class ChannelStore:
             with self._lock, contextlib.suppress(ValueError):
                 channel._waiters.remove(waiter)
         return channel.tail > seen_tail
+
+    def close_readers(self) -> None:
+        """End every live reader's stream (the server is stopping)."""
+        with self._lock:
+            self.closing = True
+            for streams in self._streams.values():
+                for channel in streams.values():
+                    channel._wake()
 
     def waiting_readers(self, env_id: str, stream: StreamKey) -> int:
         with self._lock:

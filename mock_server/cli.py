@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -18,6 +21,9 @@ from contract_tests.cli import run as run_contract
 
 from . import __version__
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .app import TriggerMock
 from .fidelity import Fidelity
 
 ENV_PREFIX = "TRIGGER_MOCK_"
@@ -78,6 +84,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "turn: `echo` repeats the user's text; a YAML/JSON file gives scripted replies",
     )
     serve.add_argument(
+        "--s2-port",
+        type=int,
+        default=env("S2_PORT"),
+        help="port of the S2 endpoint that the SDK's .out writers call, served over HTTP/1.1 "
+        "and HTTP/2 (default: --port + 1; 0 picks a free port; -1 turns it off)",
+    )
+    serve.add_argument(
         "--agent-delay-ms",
         type=int,
         default=env("AGENT_DELAY_MS", "20"),
@@ -127,7 +140,21 @@ def settings_from(
         validate_responses=args.validate_responses,
         agent=args.agent,
         agent_delay_ms=int(args.agent_delay_ms),
+        s2_port=_s2_port(parser, args),
     )
+
+
+def _s2_port(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    chosen = args.port + 1 if args.s2_port is None else int(args.s2_port)
+    if chosen == -1:
+        return None
+    if chosen == 0:
+        with socket.socket() as probe:
+            probe.bind((args.host, 0))
+            return int(probe.getsockname()[1])
+    if not 0 < chosen < 65536 or chosen == args.port:
+        parser.error(f"--s2-port {chosen}: choose a free port other than --port")
+    return chosen
 
 
 def _after_shutdown(signum: int, frame: FrameType | None) -> None:
@@ -139,6 +166,8 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Connexion warns on every call of an operation with several request content types.
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     # Connexion imports Starlette's test client, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from .app import create_app
@@ -164,6 +193,10 @@ def serve(settings: Settings) -> int:
         keys,
         f" - seed {settings.seed}" if settings.seed is not None else "",
     )
+    if settings.s2_port is not None:
+        logger.info(
+            "S2 endpoint for the SDK's writers also on port %d (HTTP/1.1 + h2c)", settings.s2_port
+        )
     from .protocol import JsonErrorsHttpToolsProtocol
 
     config = uvicorn.Config(
@@ -174,13 +207,54 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=3,  # open SSE streams would hold a shutdown for minutes
         lifespan="on",
     )
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, _after_shutdown)
-    uvicorn.Server(config).run()
+    asyncio.run(_serve(mock, config, settings))
     logger.info("trigger-mock stopped")
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, ending open SSE streams as soon as a stop is asked for (else they hold
+    the graceful shutdown until their clients leave)."""
+
+    def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+async def _serve(mock: TriggerMock, config: uvicorn.Config, settings: Settings) -> None:
+    """uvicorn for everything; with an S2 port, also hypercorn there, which speaks the
+    HTTP/2 (cleartext, prior knowledge) the S2 client uses on Node."""
+    server = _Server(config, on_exit=mock.channels.close_readers)
+    if settings.s2_port is None:
+        await server.serve()
+        return
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    s2_config = HypercornConfig()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    s2_config.bind = [f"{host}:{settings.s2_port}"]
+    s2_config.accesslog = None
+    s2_config.errorlog = logging.getLogger("trigger_mock.s2")
+    s2_config.graceful_timeout = 1
+    stopping = asyncio.Event()
+    s2 = asyncio.create_task(
+        hypercorn_serve(mock, s2_config, shutdown_trigger=stopping.wait, mode="asgi")  # type: ignore[arg-type]
+    )
+    try:
+        await server.serve()
+    finally:
+        stopping.set()
+        await s2
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

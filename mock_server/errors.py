@@ -262,6 +262,19 @@ class S2Unauthorized(ApiError):
     message = "Invalid S2 access token"
 
 
+class S2BadRequest(ApiError):
+    status = 400
+
+
+class S2SeqMismatch(ApiError):
+    """``match_seq_num`` is not the stream's tail."""
+
+    status = 412
+
+    def __init__(self, tail: int) -> None:
+        super().__init__(f"match_seq_num does not match the tail, {tail}")
+
+
 class S2UnknownStream(ApiError):
     status = 404
     message = "No such stream: S2 stream names come from PUT /realtime/v1/sessions/…"

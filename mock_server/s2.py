@@ -2,8 +2,10 @@
 
 ``PUT /realtime/v1/sessions/{session}/{io}`` hands out S2 credentials: an endpoint (this
 server's ``/s2/v1``), a basin, a stream name and an access token. The SDK then appends
-control records (``turn-complete``, ``upgrade-required``) with S2's unary JSON append,
-``POST {endpoint}/streams/{stream}/records``; those land in the session's channel here.
+to ``POST {endpoint}/streams/{stream}/records`` in one of three forms, all served here:
+JSON (control records such as ``turn-complete``), one protobuf message (trims), or an
+``s2s/proto`` append session (the streaming ``.out`` writer; HTTP/2, see ``cli.py``).
+Records land in the session's channel; an S2 ``trim`` command drops older records.
 
 Stream names carry the session key and channel name percent-encoded, so a key holding
 ``/`` still parses back to one :class:`StreamKey`. The access token is derived from the
@@ -13,18 +15,34 @@ environment's secret key, so it outlives resets and restarts and names its envir
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
+from connexion import request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from .auth import Environment
-from .channels import ChannelStore, Headers, Record, StreamKey
-from .errors import S2UnknownStream
-from .responses import json_response
+from .channels import TRIM_COMMAND, ChannelStore, Headers, StreamKey
+from .errors import ApiError, S2BadRequest, S2UnknownStream
+from .responses import dump_json, json_response
+from .s2proto import (
+    COMPRESSED,
+    TERMINAL,
+    AppendInput,
+    FrameReader,
+    ProtoError,
+    decode_append_input,
+    encode_append_ack,
+    frame,
+)
 
 S2_BASIN: Final = "trigger-mock"
 S2_BASE_PATH: Final = "/s2/v1"
+S2S_TYPE: Final = "s2s/proto"
+PROTOBUF_TYPE: Final = "application/protobuf"
 _IOS: Final = ("in", "out")
 
 
@@ -48,8 +66,58 @@ def parse_stream_name(name: str) -> StreamKey | None:
     return None
 
 
-def _position(record: Record | None, seq_num: int) -> dict[str, int]:
-    return {"seq_num": seq_num, "timestamp": 0 if record is None else record.timestamp}
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _items(append: AppendInput) -> list[tuple[Headers, str]]:
+    items: list[tuple[Headers, str]] = []
+    for record in append.records:
+        headers = tuple((_text(k), _text(v)) for k, v in record.headers)
+        if headers == TRIM_COMMAND:
+            # Binary (a big-endian u64) on the wire; kept in decimal so bodies stay text.
+            items.append((headers, str(int.from_bytes(record.body[-8:], "big"))))
+        else:
+            items.append((headers, _text(record.body)))
+    return items
+
+
+class DuplexAppendSession(Response):
+    """An ``s2s/proto`` append session: acknowledges each input frame as it arrives, on
+    a response that stays open until the client ends its request."""
+
+    def __init__(self, append: Callable[[AppendInput], tuple[int, ...]]) -> None:
+        super().__init__(media_type=S2S_TYPE)
+        self._append = append
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", S2S_TYPE.encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        frames = FrameReader()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            try:
+                for flag, payload in frames.feed(message.get("body", b"")):
+                    if flag & TERMINAL:
+                        continue
+                    if flag & COMPRESSED:
+                        raise ProtoError("compressed frames are not supported")
+                    first, last, tail, stamp = self._append(decode_append_input(payload))
+                    ack = encode_append_ack((first, stamp), (last, stamp), (tail, stamp))
+                    await send(
+                        {"type": "http.response.body", "body": frame(ack), "more_body": True}
+                    )
+            except (ProtoError, ApiError) as exc:
+                status = exc.status if isinstance(exc, ApiError) else 400
+                error = dump_json({"code": "invalid", "message": str(exc)})
+                body = frame(status.to_bytes(2, "big") + error, TERMINAL)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            if not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
 
 
 class S2Handlers:
@@ -58,25 +126,47 @@ class S2Handlers:
     def __init__(self, channels: ChannelStore) -> None:
         self.channels = channels
 
-    async def s2_append(
-        self, stream: str, body: dict[str, Any], token_info: dict[str, Any]
-    ) -> Response:
+    def _append(
+        self, env_id: str, key: StreamKey, items: list[tuple[Headers, str]], match: int | None
+    ) -> tuple[int, ...]:
+        """Append, returning the first seq, one past the last, the tail and the time."""
+        added = self.channels.append(env_id, key, items, match_seq_num=match)
+        assert added is not None
+        tail = self.channels.channel(env_id, key).tail
+        return added[0].seq_num, added[-1].seq_num + 1, tail, added[-1].timestamp
+
+    def _append_input(self, env_id: str, key: StreamKey, append: AppendInput) -> tuple[int, ...]:
+        if not append.records:
+            raise S2BadRequest("an append needs at least one record")
+        return self._append(env_id, key, _items(append), append.match_seq_num)
+
+    async def s2_append(self, stream: str, token_info: dict[str, Any]) -> Response:
         env: Environment = token_info["environment"]
         key = parse_stream_name(unquote(stream))
         if key is None:
             raise S2UnknownStream()
+        kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if kind == S2S_TYPE:
+            return DuplexAppendSession(lambda append: self._append_input(env.id, key, append))
+        raw = await request.body()
+        if kind == PROTOBUF_TYPE:
+            try:
+                decoded = decode_append_input(raw)
+            except ProtoError as exc:
+                raise S2BadRequest(str(exc)) from exc
+            first, end, tail, stamp = self._append_input(env.id, key, decoded)
+            ack = encode_append_ack((first, stamp), (end, stamp), (tail, stamp))
+            return Response(ack, media_type=PROTOBUF_TYPE)
+        body = json.loads(raw)
         items: list[tuple[Headers, str]] = [
             (tuple((h[0], h[1]) for h in record.get("headers", ())), record.get("body", ""))
             for record in body["records"]
         ]
-        added = self.channels.append(env.id, key, items)
-        assert added is not None
-        channel = self.channels.channel(env.id, key)
-        last = added[-1]
+        first, end, tail, stamp = self._append(env.id, key, items, body.get("match_seq_num"))
         return json_response(
             {
-                "start": _position(added[0], added[0].seq_num),
-                "end": _position(last, last.seq_num + 1),
-                "tail": _position(last, channel.tail),
+                "start": {"seq_num": first, "timestamp": stamp},
+                "end": {"seq_num": end, "timestamp": stamp},
+                "tail": {"seq_num": tail, "timestamp": stamp},
             }
         )

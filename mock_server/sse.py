@@ -15,10 +15,14 @@ anything but the socket's own buffer.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Final
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from .channels import Channel, ChannelStore, Record
 from .errors import BadTimeoutSeconds
@@ -99,7 +103,7 @@ class Follow:
             if records:
                 yield self.batch_event(records)
                 quiet_until = now + self.timeout
-            elif now >= quiet_until:
+            elif now >= quiet_until or self.channels.closing:
                 yield b"data: [DONE]\n\n"
                 return
             elif now >= next_ping:
@@ -108,3 +112,19 @@ class Follow:
             else:
                 wake_at = min(quiet_until, next_ping)
                 await self.channels.wait(self.channel, self.position, wake_at - now)
+
+
+class EventStream(StreamingResponse):
+    """An SSE response that ends quietly when the server stops, even for a reader whose
+    socket is full (the server cancels it; that is the expected end, not an error)."""
+
+    def __init__(self, follow: Follow, headers: dict[str, str]) -> None:
+        super().__init__(follow.events(), media_type="text/event-stream", headers=headers)
+        self._channels = follow.channels
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            if not self._channels.closing:
+                raise

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from connexion import request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from .. import access
 from ..errors import (
@@ -23,7 +23,13 @@ from ..errors import (
 from ..realtime import OUT, Realtime, Target
 from ..responses import json_response
 from ..s2 import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name
-from ..sse import DEFAULT_TIMEOUT_SECONDS, Follow, parse_last_event_id, parse_timeout_seconds
+from ..sse import (
+    DEFAULT_TIMEOUT_SECONDS,
+    EventStream,
+    Follow,
+    parse_last_event_id,
+    parse_timeout_seconds,
+)
 from .sessions import principal_of
 
 FLUSH_INTERVAL_MS = 200
@@ -47,9 +53,19 @@ def _unwrap(body: str) -> tuple[Any, str]:
 
 
 class ChannelHandlers:
-    def __init__(self, realtime: Realtime, *, ping_seconds: float) -> None:
+    def __init__(
+        self, realtime: Realtime, *, ping_seconds: float, s2_port: int | None = None
+    ) -> None:
         self.realtime = realtime
         self.ping_seconds = ping_seconds
+        self.s2_port = s2_port
+
+    def _s2_endpoint(self) -> str:
+        """This server's S2 endpoint, as the caller reaches this server."""
+        base = request.base_url
+        if self.s2_port is not None:
+            base = base.replace(port=self.s2_port)
+        return str(base).rstrip("/") + S2_BASE_PATH
 
     def _readable(
         self, token_info: dict[str, Any], session: str, io: str, channel: str | None
@@ -94,9 +110,7 @@ class ChannelHandlers:
             ping_every=self.ping_seconds,
             now_ms=self.realtime.clock.now_ms,
         )
-        return StreamingResponse(
-            follow.events(), media_type="text/event-stream", headers=response_headers
-        )
+        return EventStream(follow, response_headers)
 
     async def probe_session_channel_v1(
         self, session: str, io: str, token_info: dict[str, Any], channel: str | None = None
@@ -158,14 +172,13 @@ class ChannelHandlers:
         target = self.realtime.target(env_id, ref, io, channel, not_found=SessionNotFound)
         if target.session is not None and target.session.closed_at is not None:
             raise InitializeClosedSession()
-        endpoint = str(request.base_url).rstrip("/") + S2_BASE_PATH
         headers = {
             "X-S2-Access-Token": s2_access_token(principal.environment),
             "X-S2-Stream-Name": stream_name(target.stream),
             "X-S2-Basin": S2_BASIN,
             "X-S2-Flush-Interval-Ms": str(FLUSH_INTERVAL_MS),
             "X-S2-Max-Retries": str(MAX_RETRIES),
-            "X-S2-Endpoint": endpoint,
+            "X-S2-Endpoint": self._s2_endpoint(),
         }
         headers["Access-Control-Expose-Headers"] = ",".join(h.lower() for h in headers)
         return json_response({"version": "v2"}, 202, headers)

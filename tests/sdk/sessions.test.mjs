@@ -124,3 +124,30 @@ test("writeControl goes through the S2 endpoint initialize hands out", async () 
   const { records } = await response.json();
   assert.deepEqual(records[0].headers, [["trigger-control", "upgrade-required"]]);
 });
+
+test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", async () => {
+  asSecretKey();
+  await sessions.start(startBody("writer/1"));
+  const handle = sessions.open("writer/1");
+  await handle.out.append({ type: "text-delta", delta: "one" });
+  const { waitUntilComplete } = handle.out.pipe(
+    (async function* () {
+      yield { n: 1 };
+      yield { n: 2 };
+    })(),
+  );
+  assert.deepEqual(await waitUntilComplete(), { lastEventId: "2" });
+  const read = async () => {
+    const response = await fetch(
+      `${baseURL}/realtime/v1/sessions/${encodeURIComponent("writer/1")}/out/records`,
+      { headers: { Authorization: `Bearer ${key}` } },
+    );
+    return (await response.json()).records;
+  };
+  assert.deepEqual(
+    (await read()).map((r) => r.data),
+    [{ type: "text-delta", delta: "one" }, { n: 1 }, { n: 2 }],
+  );
+  await handle.out.trimTo(2);
+  assert.deepEqual((await read()).map((r) => r.seqNum), [2]);
+});

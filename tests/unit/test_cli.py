@@ -10,7 +10,9 @@ from mock_server.fidelity import Fidelity
 
 
 def test_defaults() -> None:
-    assert parse_settings(["serve"], {}) == Settings()
+    # The S2 endpoint's HTTP/2 listener sits next to the main port unless told otherwise.
+    assert parse_settings(["serve"], {}) == Settings(s2_port=8081)
+    assert parse_settings(["serve", "--s2-port", "-1"], {}).s2_port is None
 
 
 def test_every_option_on_the_command_line() -> None:
@@ -34,6 +36,12 @@ def test_every_option_on_the_command_line() -> None:
             "--log-level",
             "debug",
             "--validate-responses",
+            "--agent",
+            "echo",
+            "--agent-delay-ms",
+            "5",
+            "--s2-port",
+            "9100",
         ],
         {},
     )
@@ -46,6 +54,9 @@ def test_every_option_on_the_command_line() -> None:
         admin_token="t",
         log_level="debug",
         validate_responses=True,
+        agent="echo",
+        agent_delay_ms=5,
+        s2_port=9100,
     )
     assert settings.base_url == "http://0.0.0.0:9000"
 
@@ -60,6 +71,9 @@ def test_every_option_from_the_environment() -> None:
         "TRIGGER_MOCK_ADMIN_TOKEN": "t",
         "TRIGGER_MOCK_LOG_LEVEL": "warning",
         "TRIGGER_MOCK_VALIDATE_RESPONSES": "true",
+        "TRIGGER_MOCK_AGENT": "echo",
+        "TRIGGER_MOCK_AGENT_DELAY_MS": "0",
+        "TRIGGER_MOCK_S2_PORT": "9101",
     }
     settings = parse_settings(["serve"], environ)
     assert settings == Settings(
@@ -71,6 +85,9 @@ def test_every_option_from_the_environment() -> None:
         admin_token="t",
         log_level="warning",
         validate_responses=True,
+        agent="echo",
+        agent_delay_ms=0,
+        s2_port=9101,
     )
     assert settings.base_url == "http://[::1]:9001"
 
@@ -88,6 +105,9 @@ def test_the_command_line_wins_over_the_environment() -> None:
         {"TRIGGER_MOCK_FIDELITY": "exact"},
         {"TRIGGER_MOCK_LOG_LEVEL": "loud"},
         {"TRIGGER_MOCK_SEED": "x"},
+        {"TRIGGER_MOCK_AGENT": "/no/such/script.yaml"},
+        {"TRIGGER_MOCK_S2_PORT": "8080"},
+        {"TRIGGER_MOCK_S2_PORT": "70000"},
     ],
 )
 def test_bad_values_are_usage_errors(
