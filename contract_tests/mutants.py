@@ -173,6 +173,29 @@ def _scramble_key_order() -> None:
     models.Session.to_wire = reversed_wire  # type: ignore[method-assign]
 
 
+def _ignore_part_ids(mock: TriggerMock) -> None:
+    def append(original: Any, *args: Any, part_id: str | None = None, **kwargs: Any) -> Any:
+        return original(*args, **kwargs)
+
+    setattr(mock.channels, "append", functools.partial(append, mock.channels.append))  # noqa: B010
+
+
+def _append_after_close(mock: TriggerMock) -> None:
+    mock.realtime.check_open = lambda session: None  # type: ignore[method-assign]
+
+
+def _tokens_write_out() -> None:
+    from mock_server.handlers import channels
+
+    setattr(channels, "OUT", "no channel is the task's")  # noqa: B010 (a module global)
+
+
+def _ignore_last_event_id() -> None:
+    from mock_server.handlers import channels
+
+    setattr(channels, "parse_last_event_id", lambda raw: None)  # noqa: B010 (a module global)
+
+
 def _nothing(mock: TriggerMock) -> None:
     """For mutants that patch modules before the app is built."""
 
@@ -269,6 +292,32 @@ MUTANTS = {
             "filter[tags] is ignored",
             ("test_filters_by_type_task_external_id_and_tags",),
             _ignore_tag_filter,
+        ),
+        Mutant(
+            "ignores-part-ids",
+            "a repeated X-Part-Id appends again",
+            ("test_a_repeated_part_id_appends_nothing",),
+            _ignore_part_ids,
+        ),
+        Mutant(
+            "appends-after-close",
+            "closed sessions take appends",
+            ("test_appending_to_a_closed_session_is_final",),
+            _append_after_close,
+        ),
+        Mutant(
+            "tokens-write-out",
+            "a session token may write .out",
+            ("test_out_belongs_to_the_task",),
+            _nothing,
+            _tokens_write_out,
+        ),
+        Mutant(
+            "ignores-last-event-id",
+            "a resumed stream starts from the beginning again",
+            ("test_last_event_id_resumes_after_that_record",),
+            _nothing,
+            _ignore_last_event_id,
         ),
         Mutant(
             "scrambles-key-order",

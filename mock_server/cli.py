@@ -157,6 +157,17 @@ def _s2_port(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int |
     return chosen
 
 
+def _can_bind(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _after_shutdown(signum: int, frame: FrameType | None) -> None:
     """What SIGINT/SIGTERM do once uvicorn has shut down: nothing, so the process
     exits with status 0 (uvicorn re-raises the signal it caught)."""
@@ -210,6 +221,13 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=3,  # open SSE streams would hold a shutdown for minutes
         lifespan="on",
     )
+    if settings.s2_port is not None and not _can_bind(settings.host, settings.s2_port):
+        print(
+            f"trigger-mock: the S2 port {settings.s2_port} is taken: choose another with "
+            "--s2-port (0 for any free port, -1 for none)",
+            file=sys.stderr,
+        )
+        return 2
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, _after_shutdown)
     asyncio.run(_serve(mock, config, settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -87,6 +88,66 @@ def test_a_malformed_configured_key_is_refused_at_start() -> None:
     )
     assert result.returncode == 2
     assert "not a secret key" in result.stderr
+
+
+def test_a_taken_s2_port_is_refused_at_start() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--s2-port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert f"the S2 port {port} is taken" in result.stderr
+
+
+def test_initialize_points_the_sdk_at_the_s2_listener_which_speaks_http2() -> None:
+    process = ServerProcess("--log-level", "warning")
+    try:
+        process.wait_ready()
+        auth = {"Authorization": f"Bearer {new_key()}"}
+        init = httpx.put(f"{process.base_url}/realtime/v1/sessions/chat-1/out", headers=auth)
+        endpoint = httpx.URL(init.headers["x-s2-endpoint"])
+        assert endpoint.path == "/s2/v1" and endpoint.port != process.port
+        # The listener there answers HTTP/2 with prior knowledge (h2c), as Node's S2 client
+        # sends it: its first frame back is a SETTINGS frame.
+        with socket.create_connection(("127.0.0.1", endpoint.port), timeout=5) as h2:
+            h2.sendall(
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+            )
+            frame_header = h2.recv(9)
+        assert len(frame_header) == 9 and frame_header[3] == 0x04
+    finally:
+        assert process.stop() == 0
+
+
+def test_open_event_streams_do_not_hold_a_stop() -> None:
+    process = ServerProcess("--log-level", "warning")
+    process.wait_ready()
+    auth = f"Authorization: Bearer {new_key()}\r\n"
+    readers = []
+    for _ in range(5):
+        reader = socket.create_connection(("127.0.0.1", process.port), timeout=5)
+        reader.sendall(
+            b"GET /realtime/v1/sessions/chat-1/out HTTP/1.1\r\nHost: x\r\n"
+            + auth.encode()
+            + b"Timeout-Seconds: 600\r\n\r\n"
+        )
+        assert reader.recv(12).startswith(b"HTTP/1.1 200")
+        readers.append(reader)
+    assert process.stop(signal.SIGTERM, timeout=10) == 0
+    for reader in readers:
+        with reader:
+            received = b""
+            while chunk := reader.recv(65536):
+                received += chunk
+        # The stream was ended (its last event, then the chunked body's end), not cut off.
+        assert b"data: [DONE]\n\n" in received and received.endswith(b"\r\n0\r\n\r\n")
 
 
 def test_the_console_script_is_installed() -> None:
