@@ -182,6 +182,8 @@ class ChannelStore:
         self._streams: dict[str, dict[StreamKey, Channel]] = {}
         self.closing = False
         """Set when the server stops: live readers end their streams."""
+        self.live_readers = 0
+        """Open SSE streams, over all channels."""
 
     def channel(self, env_id: str, stream: StreamKey) -> Channel:
         with self._lock:
@@ -241,6 +243,10 @@ class ChannelStore:
             with self._lock, contextlib.suppress(ValueError):
                 channel._waiters.remove(waiter)
         return channel.tail > seen_tail
+
+    def reader_joined(self, delta: int) -> None:
+        with self._lock:
+            self.live_readers += delta
 
     def close_readers(self) -> None:
         """End every live reader's stream (the server is stopping)."""

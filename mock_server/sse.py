@@ -95,6 +95,14 @@ class Follow:
         return b"event: ping\ndata: " + data + b"\n\n"
 
     async def events(self) -> AsyncIterator[bytes]:
+        self.channels.reader_joined(1)
+        try:
+            async for event in self._events():
+                yield event
+        finally:
+            self.channels.reader_joined(-1)
+
+    async def _events(self) -> AsyncIterator[bytes]:
         now = time.monotonic()
         quiet_until, next_ping = now + self.timeout, now + self.ping_every
         while True:

@@ -66,3 +66,38 @@ async def test_one_append_reaches_200_readers(fake: ServedFake) -> None:
                 )
                 assert appended.json() == {"ok": True, "seq": 0}
         assert received == [0] * READERS
+
+
+async def test_readers_that_hang_up_are_let_go(fake: ServedFake) -> None:
+    auth = {"Authorization": f"Bearer {new_key()}"}
+
+    async def live_readers_become(expected: int) -> None:
+        async with httpx.AsyncClient(base_url=fake.base_url) as client:
+            with anyio.fail_after(10):
+                while True:
+                    health = (await client.get("/_mock/health")).json()
+                    if health["liveReaders"] == expected:
+                        return
+                    await anyio.sleep(0.05)
+
+    async def hold(client: httpx.AsyncClient, opened: list[int], all_open: anyio.Event) -> None:
+        headers = {**auth, "Timeout-Seconds": "600"}
+        async with client.stream("GET", "/realtime/v1/sessions/x/in", headers=headers):
+            opened.append(1)
+            if len(opened) == 10:
+                all_open.set()
+            await anyio.sleep_forever()
+
+    await live_readers_become(0)
+    opened: list[int] = []
+    all_open = anyio.Event()
+    async with (
+        httpx.AsyncClient(base_url=fake.base_url, timeout=30) as client,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(10):
+            group.start_soon(hold, client, opened, all_open)
+        await all_open.wait()
+        await live_readers_become(10)
+        group.cancel_scope.cancel()  # the clients hang up
+    await live_readers_become(0)

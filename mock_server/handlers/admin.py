@@ -62,6 +62,7 @@ class AdminHandlers(ChannelScripting):
                 "environments": len(self.store.environment_ids()),
                 "adminTokenRequired": self.admin_token_required,
                 "clock": _clock_wire(self.clock.state()),
+                "liveReaders": self.realtime.channels.live_readers,
             }
         )
 
