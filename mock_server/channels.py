@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
+from .channel_errors import RecordTooLarge, S2SeqMismatch
 from .clock import Clock
-from .errors import RecordTooLarge, S2SeqMismatch
 from .responses import dump_json
 
 MAX_RECORD_BYTES: Final = 1024 * 1024

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .channel_errors import AppendToClosedSession, AppendToExpiredSession
 from .channels import CONTROL_HEADER, ChannelStore, Headers, Record, StreamKey, envelope
 from .clock import Clock
-from .errors import ApiError, AppendToClosedSession, AppendToExpiredSession
+from .errors import ApiError
 from .ids import SESSION_PREFIX, IdSource
 from .models import Session
 from .store import SessionStore

@@ -25,8 +25,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .auth import Environment
+from .channel_errors import S2BadRequest, S2UnknownStream
 from .channels import TRIM_COMMAND, ChannelStore, Headers, StreamKey
-from .errors import ApiError, S2BadRequest, S2UnknownStream
+from .errors import ApiError
 from .responses import dump_json, json_response
 from .s2proto import (
     COMPRESSED,

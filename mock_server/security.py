@@ -15,7 +15,8 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.security import NO_VALUE, BearerSecurityHandler
 
 from .auth import Authenticator, Environments, Principal, bearer_credential, public_token_claims
-from .errors import AdminTokenRequired, InvalidApiKey, S2Unauthorized
+from .channel_errors import S2Unauthorized
+from .errors import AdminTokenRequired, InvalidApiKey
 from .s2 import s2_access_token
 
 Verifier = Callable[[ConnexionRequest], Awaitable[Any]]

@@ -24,8 +24,8 @@ from typing import Final
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .channel_errors import BadTimeoutSeconds
 from .channels import Channel, ChannelStore, Record
-from .errors import BadTimeoutSeconds
 from .responses import dump_json
 
 DEFAULT_TIMEOUT_SECONDS: Final = 60

@@ -12,10 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .channel_errors import CallingRunNotFound, EndAndContinueRefused
 from .clock import Clock
 from .errors import (
-    CallingRunNotFound,
-    EndAndContinueRefused,
     ExternalIdImmutable,
     Issue,
     SessionClosed,

@@ -12,14 +12,14 @@ from connexion import request
 from starlette.responses import Response
 
 from .. import access
-from ..errors import (
+from ..channel_errors import (
     InitializeClosedSession,
     InitializeOutNeedsSecretKey,
     OutNeedsSecretKey,
     ResourceNotFound,
-    SessionNotFound,
     StreamNotFound,
 )
+from ..errors import SessionNotFound
 from ..realtime import OUT, Realtime, Target
 from ..responses import json_response
 from ..s2 import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name

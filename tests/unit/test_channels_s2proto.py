@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from mock_server.channel_errors import RecordTooLarge, S2SeqMismatch
 from mock_server.channels import BATCH_MAX_RECORDS, ChannelStore, StreamKey, metered_bytes
 from mock_server.clock import ControllableClock
-from mock_server.errors import RecordTooLarge, S2SeqMismatch
 from mock_server.s2 import parse_stream_name, stream_name
 from mock_server.s2proto import (
     TERMINAL,
