@@ -9,6 +9,10 @@ stored the way the SDK's own writer stores them, ``{"data": <chunk>, "id": <part
 carrying ``public-access-token`` (a fresh session token) and ``session-in-event-id``
 (the ``.in`` sequence number it answers).
 
+A session created with the first message in its ``basePayload`` (``trigger:
+"submit-message"``) is answered at once. After each turn the agent trims ``.out`` back to the
+previous ``turn-complete``, as a ``chat.agent`` does.
+
 ``echo`` replies ``echo: <the user's text>``. A script file gives the replies instead:
 a list of ``{match?: regex, text?: str, chunks?: [chunk…]}`` rules, the first whose
 ``match`` finds the user's text wins. Other chat sends (actions, tool approvals) get an
@@ -31,8 +35,9 @@ from typing import Any
 import yaml
 
 from .auth import Authenticator
-from .channels import Headers, Record, StreamKey, envelope
+from .channels import TRIM_COMMAND, Headers, Record, StreamKey, envelope
 from .ids import IdSource
+from .models import Session
 from .realtime import IN, OUT, SESSION_CLOSED, Realtime, control_headers
 
 TURN_COMPLETE = "turn-complete"
@@ -122,7 +127,7 @@ def read_in_record(record: Record) -> dict[str, Any] | None:
 
 @dataclass
 class Agent:
-    """Watches ``.in`` appends and writes reply turns to ``.out``."""
+    """Watches sessions start and ``.in`` appends, and writes reply turns to ``.out``."""
 
     realtime: Realtime
     authenticator: Authenticator
@@ -132,22 +137,36 @@ class Agent:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _last_text: dict[tuple[str, str], str] = field(default_factory=dict)
     _stopping: set[tuple[str, str]] = field(default_factory=set)
+    _last_turn_complete: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def attach(self) -> None:
         self.realtime.channels.observers.append(self.observe)
+        self.realtime.on_session_created.append(self.session_started)
+
+    def _spawn(self, env_id: str, key: str, message: dict[str, Any], in_seq: int | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no server running (a store used on its own)
+        task = loop.create_task(self.respond(env_id, key, message, in_seq))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def session_started(self, env_id: str, session: Session) -> None:
+        """A new session whose first run carries the first message in its ``basePayload``
+        (``trigger: "submit-message"``) is answered at once; ``preload`` waits for ``.in``."""
+        payload = session.trigger_config.get("basePayload")
+        if isinstance(payload, dict) and payload.get("trigger") == "submit-message":
+            key = session.external_id or session.friendly_id
+            self._spawn(env_id, key, {"kind": "message", "payload": payload}, None)
 
     def observe(self, env_id: str, stream: StreamKey, records: Sequence[Record]) -> None:
         if stream.io != IN or stream.channel is not None:
             return  # side channels wake nothing
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
         for record in records:
-            if record.control is None:
-                task = loop.create_task(self.answer(env_id, stream.key, record))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            message = read_in_record(record) if record.control is None else None
+            if message is not None:
+                self._spawn(env_id, stream.key, message, record.seq_num)
 
     def _plan(
         self, env_id: str, key: str, message: dict[str, Any]
@@ -178,10 +197,9 @@ class Agent:
             self._stopping.add((env_id, key))
         return None  # not a chat message: the agent stays quiet
 
-    async def answer(self, env_id: str, key: str, record: Record) -> None:
-        message = read_in_record(record)
-        if message is None:
-            return
+    async def respond(
+        self, env_id: str, key: str, message: dict[str, Any], in_seq: int | None
+    ) -> None:
         planned = self._plan(env_id, key, message)
         if planned is None:
             return
@@ -195,10 +213,18 @@ class Agent:
         self._stopping.discard((env_id, key))
         if planned and planned[0][0] and planned[0][0][0][1] == SESSION_CLOSED:
             return
-        self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, record)])
+        done = self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, in_seq)])
+        # Like a chat.agent, keep .out about one turn long: trim back to the previous
+        # turn-complete, which a reader resuming from it still finds.
+        previous = self._last_turn_complete.get((env_id, key))
+        self._last_turn_complete[(env_id, key)] = done[0].seq_num
+        if previous is not None:
+            self.realtime.append_records(env_id, out, [(TRIM_COMMAND, str(previous))])
 
-    def turn_complete(self, env_id: str, key: str, answered: Record) -> tuple[Headers, str]:
-        extra: list[tuple[str, str]] = [("session-in-event-id", str(answered.seq_num))]
+    def turn_complete(self, env_id: str, key: str, in_seq: int | None) -> tuple[Headers, str]:
+        extra: list[tuple[str, str]] = []
+        if in_seq is not None:
+            extra.append(("session-in-event-id", str(in_seq)))
         env = self.authenticator.environments.by_id(env_id)
         session = self.realtime.sessions.lookup(env_id, key)
         if env is not None and session is not None:

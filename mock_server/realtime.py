@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -51,6 +52,11 @@ class Realtime:
         self.channels = channels
         self.ids = ids
         self.clock = clock
+        self.on_session_created: list[Callable[[str, Session], None]] = []
+
+    def session_created(self, env_id: str, session: Session) -> None:
+        for listener in self.on_session_created:
+            listener(env_id, session)
 
     def target(
         self,

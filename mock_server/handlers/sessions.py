@@ -66,6 +66,8 @@ class SessionHandlers:
         env = principal.environment
         created = self.store.create(env.id, new)
         session = created.session
+        if not created.is_cached:
+            self.realtime.session_created(env.id, session)
         wire = session.to_wire()
         wire["runId"] = session.current_run_id
         wire["publicAccessToken"] = self.auth.session_token(env, session)

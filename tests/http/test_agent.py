@@ -159,3 +159,44 @@ def test_bad_scripts_are_reported(tmp_path: Path, text: str, message: str) -> No
     script.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         Script.load(script)
+
+
+async def test_out_is_trimmed_back_to_the_previous_turn(chat: Chat) -> None:
+    for text in ("one", "two", "three"):
+        await chat.send(chat_message(text))
+        expected = f"echo: {text}"
+
+        def answered(found: list[dict[str, Any]], expected: str = expected) -> bool:
+            return text_of(found).endswith(expected) and bool(found[-1]["headers"])
+
+        out = await chat.wait(answered)
+    # Turn three, after turn two's turn-complete; the older records are trimmed away.
+    assert out[0]["headers"][0] == ["trigger-control", "turn-complete"]
+    assert text_of(out) == "echo: three"
+
+
+async def test_a_first_message_in_the_base_payload_is_answered_at_create() -> None:
+    mock = create_app(Settings(agent="echo", agent_delay_ms=0))
+    transport = httpx.ASGITransport(app=mock)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
+        key = new_key()
+        message = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "pong?"}]}
+        payload = {"chatId": "c9", "trigger": "submit-message", "message": message}
+        body = session_body(externalId="c9", triggerConfig={"basePayload": payload})
+        assert (
+            await client.post(
+                "/api/v1/sessions", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+        ).status_code == 201
+        chat = Chat(client, key, "c9")
+        out = await chat.turn()
+        assert text_of(out) == "echo: pong?"
+        assert [h[0] for h in out[-1]["headers"]] == ["trigger-control", "public-access-token"]
+        preload = session_body(
+            externalId="c10", triggerConfig={"basePayload": {"trigger": "preload"}}
+        )
+        await client.post(
+            "/api/v1/sessions", json=preload, headers={"Authorization": f"Bearer {key}"}
+        )
+        await anyio.sleep(0.05)
+        assert await Chat(client, key, "c10").out() == []
