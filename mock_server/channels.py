@@ -193,6 +193,11 @@ class ChannelStore:
                 found = streams[stream] = Channel()
             return found
 
+    def peek(self, env_id: str, stream: StreamKey) -> Channel | None:
+        """The stream if anything ever touched it (a drain does not bring one into being)."""
+        with self._lock:
+            return self._streams.get(env_id, {}).get(stream)
+
     def append(
         self,
         env_id: str,

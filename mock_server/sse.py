@@ -30,7 +30,6 @@ from .responses import dump_json
 
 DEFAULT_TIMEOUT_SECONDS: Final = 60
 MAX_TIMEOUT_SECONDS: Final = 600
-DEFAULT_PING_SECONDS: Final = 5.0
 
 
 def parse_timeout_seconds(raw: str | None) -> int | None:

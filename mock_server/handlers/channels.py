@@ -128,10 +128,10 @@ class ChannelHandlers:
         afterEventId: str | None = None,
     ) -> Response:
         env_id, target = self._readable(token_info, session, io, channel)
-        stream = self.realtime.channels.channel(env_id, target.stream)
+        stream = self.realtime.channels.peek(env_id, target.stream)
         start = 0 if afterEventId is None else int(afterEventId) + 1
         views = []
-        for record in stream.records[stream.index_of(start) :]:
+        for record in [] if stream is None else stream.records[stream.index_of(start) :]:
             if record.is_command:
                 continue
             data, part_id = _unwrap(record.body)
