@@ -60,8 +60,8 @@ class Chat:
         return await self.wait(lambda found: sum(complete in r["headers"] for r in found) >= turns)
 
 
-async def chat_on(agent: str) -> AsyncIterator[Chat]:
-    mock = create_app(Settings(agent=agent, agent_delay_ms=0))
+async def chat_on(agent: str, delay_ms: int = 0) -> AsyncIterator[Chat]:
+    mock = create_app(Settings(agent=agent, agent_delay_ms=delay_ms))
     transport = httpx.ASGITransport(app=mock)
     async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
         key = new_key()
@@ -200,3 +200,12 @@ async def test_a_first_message_in_the_base_payload_is_answered_at_create() -> No
         )
         await anyio.sleep(0.05)
         assert await Chat(client, key, "c10").out() == []
+
+
+async def test_a_stop_cuts_the_turn_short_and_still_completes_it() -> None:
+    async for chat in chat_on("echo", delay_ms=50):
+        await chat.send(chat_message("a long answer with many words in it"))
+        await chat.send(json.dumps({"kind": "stop"}))
+        out = await chat.turn()
+        assert out[-1]["headers"][0] == ["trigger-control", "turn-complete"]
+        assert len(out) < 10  # fewer chunks than the whole answer's fourteen
