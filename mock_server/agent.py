@@ -137,11 +137,20 @@ class Agent:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _last_text: dict[tuple[str, str], str] = field(default_factory=dict)
     _stopping: set[tuple[str, str]] = field(default_factory=set)
-    _last_turn_complete: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def attach(self) -> None:
         self.realtime.channels.observers.append(self.observe)
         self.realtime.on_session_created.append(self.session_started)
+        self.realtime.on_reset.append(self.forget)
+
+    def forget(self, env_id: str | None) -> None:
+        """Drop what the agent remembers of an environment's chats (or of all)."""
+
+        def kept(chat: tuple[str, str]) -> bool:
+            return env_id is not None and chat[0] != env_id
+
+        self._last_text = {chat: text for chat, text in self._last_text.items() if kept(chat)}
+        self._stopping = {chat for chat in self._stopping if kept(chat)}
 
     def _spawn(self, env_id: str, key: str, message: dict[str, Any], in_seq: int | None) -> None:
         try:
@@ -213,13 +222,17 @@ class Agent:
         self._stopping.discard((env_id, key))
         if planned and planned[0][0] and planned[0][0][0][1] == SESSION_CLOSED:
             return
-        done = self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, in_seq)])
+        previous = self._last_turn_complete(env_id, out)
+        self.realtime.append_records(env_id, out, [self.turn_complete(env_id, key, in_seq)])
         # Like a chat.agent, keep .out about one turn long: trim back to the previous
         # turn-complete, which a reader resuming from it still finds.
-        previous = self._last_turn_complete.get((env_id, key))
-        self._last_turn_complete[(env_id, key)] = done[0].seq_num
         if previous is not None:
             self.realtime.append_records(env_id, out, [(TRIM_COMMAND, str(previous))])
+
+    def _last_turn_complete(self, env_id: str, out: StreamKey) -> int | None:
+        channel = self.realtime.channels.peek(env_id, out)
+        records = () if channel is None else reversed(channel.records)
+        return next((r.seq_num for r in records if r.control == TURN_COMPLETE), None)
 
     def turn_complete(self, env_id: str, key: str, in_seq: int | None) -> tuple[Headers, str]:
         extra: list[tuple[str, str]] = []

@@ -6,8 +6,9 @@
 - The stream is keyed by the session's canonical key (externalId, else its id), so both
   URL forms of one session meet on one stream.
 - Appends are refused on closed (409 ``session_closed``) and expired (400) sessions.
-- Closing a session appends a ``session-closed`` control record to its ``.in``, as newer
-  servers do, so a reader waiting on ``.in`` learns of it.
+- Closing a session appends a control record to its ``.in`` (newer servers append a close
+  record there; its exact form is not public, so the fake uses the SDK's ``session-closed``
+  control subtype), so a reader waiting on ``.in`` learns of it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Realtime:
         self.ids = ids
         self.clock = clock
         self.on_session_created: list[Callable[[str, Session], None]] = []
+        self.on_reset: list[Callable[[str | None], None]] = []
 
     def session_created(self, env_id: str, session: Session) -> None:
         for listener in self.on_session_created:
@@ -111,3 +113,5 @@ class Realtime:
 
     def reset(self, env_id: str | None = None) -> None:
         self.channels.reset(env_id)
+        for listener in self.on_reset:
+            listener(env_id)

@@ -209,3 +209,19 @@ async def test_a_stop_cuts_the_turn_short_and_still_completes_it() -> None:
         out = await chat.turn()
         assert out[-1]["headers"][0] == ["trigger-control", "turn-complete"]
         assert len(out) < 10  # fewer chunks than the whole answer's fourteen
+
+
+async def test_after_a_reset_the_agent_starts_afresh(chat: Chat) -> None:
+    await chat.send(chat_message("before"))
+    await chat.turn()
+    assert (await chat.client.post("/_mock/reset")).status_code == 200
+    created = await chat.client.post(
+        "/api/v1/sessions", json=session_body(externalId=chat.ref), headers=chat.auth
+    )
+    assert created.status_code == 201
+    await chat.send(json.dumps({"kind": "message", "payload": {"trigger": "regenerate-message"}}))
+    out = await chat.turn()
+    # The whole new turn is there (nothing trimmed by memories of the old stream), and a
+    # regenerate has no earlier message to repeat.
+    assert out[0]["data"]["type"] == "start"
+    assert text_of(out) == "echo: "
