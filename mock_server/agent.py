@@ -192,14 +192,9 @@ class Agent:
                 text = self._last_text.get((env_id, key), text)
             self._last_text[(env_id, key)] = text
             rule = self.script.reply(text)
-            chunks = (
-                list(rule.chunks)
-                if rule.chunks is not None
-                else text_chunks(
-                    rule.text or "", "msg_" + self.ids.nanoid(16), "text_" + self.ids.nanoid(8)
-                )
-            )
-            return [((), envelope(chunk, self.ids.nanoid(7))) for chunk in chunks]
+            if rule.chunks is not None:
+                return self.chunk_records(rule.chunks)
+            return self.text_turn(rule.text or "")
         if kind == "message":
             return []  # an action, a tool approval…: a turn with nothing to say
         if kind == "stop":
@@ -233,6 +228,15 @@ class Agent:
         channel = self.realtime.channels.peek(env_id, out)
         records = () if channel is None else reversed(channel.records)
         return next((r.seq_num for r in records if r.control == TURN_COMPLETE), None)
+
+    def chunk_records(self, chunks: Sequence[dict[str, Any]]) -> list[tuple[Headers, str]]:
+        """Chunks as the SDK's writer stores them, each with a part id of its own."""
+        return [((), envelope(chunk, self.ids.nanoid(7))) for chunk in chunks]
+
+    def text_turn(self, text: str) -> list[tuple[Headers, str]]:
+        """The records of one assistant message holding ``text`` (without its end)."""
+        message_id, part = "msg_" + self.ids.nanoid(16), "text_" + self.ids.nanoid(8)
+        return self.chunk_records(text_chunks(text, message_id, part))
 
     def turn_complete(self, env_id: str, key: str, in_seq: int | None) -> tuple[Headers, str]:
         extra: list[tuple[str, str]] = []

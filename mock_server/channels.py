@@ -141,7 +141,8 @@ class Channel:
 
     def claim_part(self, part_id: str, now_ms: int, window_ms: int) -> bool:
         """True if ``part_id`` was not seen in the window (and is now remembered)."""
-        for seen, expiry in list(self._parts.items()):
+        while self._parts:  # forget expired ids, oldest first
+            seen, expiry = next(iter(self._parts.items()))
             if expiry > now_ms:
                 break
             del self._parts[seen]

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from ..agent import Agent, text_chunks
+from ..agent import Agent
 from ..channels import Headers, StreamKey, envelope
 from ..errors import BadControlRequest
 from ..realtime import Realtime, control_headers
@@ -50,22 +50,8 @@ class ChannelScripting:
         if "records" in body:
             items = self._items(body["records"])
         else:
-            chunks = text_chunks(
-                body["text"], "msg_" + self.agent.ids.nanoid(16), "text_" + self.agent.ids.nanoid(8)
-            )
-            items = [((), envelope(c, self.agent.ids.nanoid(7))) for c in chunks]
+            items = self.agent.text_turn(body["text"])
+            if body.get("turnComplete", True):
+                items.append(self.agent.turn_complete(env_id, ref, body.get("inEventId")))
         added = self.realtime.append_records(env_id, stream, items)
-        if "text" in body and body.get("turnComplete", True):
-            answered = body.get("inEventId")
-            headers: list[tuple[str, str]] = []
-            if answered is not None:
-                headers.append(("session-in-event-id", str(answered)))
-            if found is not None:
-                env = self.agent.authenticator.environments.by_id(env_id)
-                if env is not None:
-                    token = self.agent.authenticator.session_token(env, found)
-                    headers.insert(0, ("public-access-token", token))
-            added += self.realtime.append_records(
-                env_id, stream, [(control_headers("turn-complete", tuple(headers)), "")]
-            )
         return json_response({"seqNums": [r.seq_num for r in added]})
