@@ -29,6 +29,7 @@ from .handlers.admin import AdminHandlers
 from .handlers.channels import ChannelHandlers
 from .handlers.sessions import SessionHandlers
 from .ids import IdSource
+from .journal import RequestJournal
 from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
 from .queries import DeepObjectParser, QueryValidator
 from .realtime import Realtime
@@ -86,6 +87,7 @@ class TriggerMock:
     channels: ChannelStore
     realtime: Realtime
     agent: Agent
+    journal: RequestJournal
     clock: ControllableClock
     environments: Environments
     authenticator: Authenticator
@@ -183,6 +185,7 @@ def create_app(
     admin_spec = load_spec(PACKAGE_DIR / "openapi" / "admin.yaml")
     if settings.admin_token is None:
         admin_spec.pop("security", None)
+    journal = RequestJournal()
     admin = AdminHandlers(
         store,
         clock,
@@ -190,6 +193,7 @@ def create_app(
         behaviour,
         realtime=realtime,
         agent=agent,
+        journal=journal,
         admin_token_required=settings.admin_token is not None,
     )
     app.add_api(
@@ -205,7 +209,7 @@ def create_app(
     asgi: ASGIApp = app
     if not behaviour.content_type_checked:
         asgi = AssumeJsonBodies(asgi)
-    asgi = AccessLog(Cors(CanonicalPath(asgi, behaviour=behaviour)))
+    asgi = AccessLog(Cors(CanonicalPath(asgi, behaviour=behaviour)), journal=journal, clock=clock)
     return TriggerMock(
         settings=settings,
         behaviour=behaviour,
@@ -213,6 +217,7 @@ def create_app(
         channels=channels,
         realtime=realtime,
         agent=agent,
+        journal=journal,
         clock=clock,
         environments=environments,
         authenticator=authenticator,

@@ -13,8 +13,10 @@ from urllib.parse import quote, unquote_to_bytes
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .clock import Clock
 from .errors import Issue, ParamsError
 from .fidelity import Behaviour
+from .journal import RequestJournal, environment_of
 from .responses import JSON_TYPE, error_response
 
 EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
@@ -116,34 +118,61 @@ class AssumeJsonBodies:
 
 
 class AccessLog:
-    """One line per request: client, method, path, status, duration."""
+    """One line per request (client, method, path, status, duration), and an entry in the
+    request journal for every request outside the control plane."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, journal: RequestJournal, clock: Clock) -> None:
         self.app = app
+        self.journal = journal
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        at_ms = self.clock.now_ms()
         status = 0
+        received = sent = 0
+
+        async def receive_and_count() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive_and_count, send_and_note)
         finally:
+            latency = (time.perf_counter() - started) * 1000
             client = scope.get("client")
             path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+            path = path.split("?", 1)[0]
             access_logger.info(
                 '%s "%s %s" %d %.1fms',
                 client[0] if client else "-",
                 scope["method"],
                 path,
                 status,
-                (time.perf_counter() - started) * 1000,
+                latency,
             )
+            if not path.startswith("/_mock/"):
+                self.journal.record(
+                    at_ms=at_ms,
+                    method=scope["method"],
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    status=status,
+                    latency_ms=latency,
+                    environment=environment_of(Headers(scope=scope).get("authorization")),
+                    request_bytes=received,
+                    response_bytes=sent,
+                )

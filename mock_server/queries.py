@@ -46,7 +46,9 @@ class DeepObjectParser(OpenAPIURIParser):  # type: ignore[misc]
             name, _, rest = key.partition("[")
             defn = self.param_defns.get(name)
             if defn is None or defn.get("style") != "deepObject" or not rest.endswith("]"):
-                resolved[key] = values[-1]
+                resolved[key] = (
+                    values[-1] if defn is None else _coerce(values[-1], defn.get("schema", {}))
+                )
                 continue
             path = re.findall(r"([^\[\]]*)\]", "[" + rest)
             self._place(resolved.setdefault(name, {}), path, values, defn.get("schema", {}))

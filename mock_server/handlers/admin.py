@@ -13,6 +13,7 @@ from ..clock import ClockState, ControllableClock
 from ..errors import BadControlRequest
 from ..fidelity import Behaviour
 from ..ids import environment_id
+from ..journal import Query, RequestJournal
 from ..models import iso_ms, parse_iso_ms
 from ..realtime import Realtime
 from ..responses import json_response
@@ -39,8 +40,10 @@ class AdminHandlers(ChannelScripting):
         *,
         realtime: Realtime,
         agent: Agent,
+        journal: RequestJournal,
         admin_token_required: bool,
     ) -> None:
+        self.journal = journal
         self.realtime = realtime
         self.agent = agent
         self.store = store
@@ -71,6 +74,7 @@ class AdminHandlers(ChannelScripting):
         if target is None:
             dropped = self.store.reset()
             self.realtime.reset()
+            self.journal.clear()
             self.clock.reset()
         else:
             dropped = self.store.reset(self._env_id(target))
@@ -88,6 +92,24 @@ class AdminHandlers(ChannelScripting):
                 {"id": env_id, "kind": known.kind if known else None, "sessions": rows}
             )
         return json_response({"environments": environments})
+
+    async def mock_requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        environment: str | None = None,
+        limit: int = 100,
+    ) -> Response:
+        query = Query(method=method, path=path, status=status, environment=environment)
+        found = self.journal.find(query, limit)
+        return json_response(
+            {"total": self.journal.total, "requests": [entry.to_wire() for entry in found]}
+        )
+
+    async def mock_clear_requests(self) -> Response:
+        self.journal.clear()
+        return Response(status_code=204)
 
     async def mock_get_clock(self) -> Response:
         return json_response(_clock_wire(self.clock.state()))
