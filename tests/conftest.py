@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs small test suites
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -1,0 +1,73 @@
+"""The fixtures installing trigger-mock gives any project (``mock_server.pytest_plugin``),
+tried the way a user would: a small test suite in a fresh directory, run by pytest."""
+
+from __future__ import annotations
+
+import pytest
+
+USER_TESTS = """
+import os
+
+import httpx
+
+SEEN = []
+
+
+def session_body(external_id):
+    return {"type": "chat.agent", "externalId": external_id, "taskIdentifier": "t",
+            "triggerConfig": {"basePayload": {}}}
+
+
+def test_code_under_test_finds_the_fake_in_the_environment(trigger_mock):
+    assert os.environ["TRIGGER_API_URL"] == trigger_mock.base_url
+    assert os.environ["TRIGGER_SECRET_KEY"] == trigger_mock.secret_key
+    auth = {"Authorization": "Bearer " + os.environ["TRIGGER_SECRET_KEY"]}
+    with httpx.Client(base_url=os.environ["TRIGGER_API_URL"], headers=auth) as client:
+        created = client.post("/api/v1/sessions", json=session_body("chat-1"))
+    assert created.status_code == 201
+    assert [s["externalId"] for s in trigger_mock.sessions()] == ["chat-1"]
+    assert trigger_mock.requests(method="POST")[0]["status"] == 201
+    SEEN.append(trigger_mock.base_url)
+
+
+def test_each_test_starts_from_a_reset_fake(trigger_mock):
+    status, body = trigger_mock.api("POST", "/api/v1/sessions", session_body("chat-1"))
+    assert status == 201 and body["isCached"] is False
+    # Nothing of the previous test is left on the server, in any environment.
+    assert trigger_mock.server.call("GET", "/_mock/health")[1]["sessions"] == 1
+    assert len(trigger_mock.requests()) == 1
+    SEEN.append(trigger_mock.base_url)
+
+
+def test_clock_and_scripted_out(trigger_mock):
+    trigger_mock.set_clock("2030-01-01T00:00:00.000Z", frozen=True)
+    status, body = trigger_mock.api("POST", "/api/v1/sessions", session_body("chat-2"))
+    assert body["createdAt"] == "2030-01-01T00:00:00.000Z"
+    trigger_mock.advance_clock(60)
+    seq = trigger_mock.write_out("chat-2", text="hi there")
+    assert seq == list(range(len(seq)))
+    with trigger_mock.client() as client:
+        records = client.get("/realtime/v1/sessions/chat-2/out/records").json()["records"]
+    assert records[-1]["headers"][0] == ["trigger-control", "turn-complete"]
+    SEEN.append(trigger_mock.base_url)
+
+
+def test_one_server_serves_the_whole_run(trigger_mock_server):
+    assert SEEN and set(SEEN) == {trigger_mock_server.base_url}
+"""
+
+
+def test_the_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=4)
+
+
+def test_a_failing_fake_start_is_reported(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_user="def test_uses_it(trigger_mock):\n    pass\n")
+    monkeypatch.setenv("TRIGGER_MOCK_FIDELITY", "nonsense")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*trigger-mock serve exited early*"])
