@@ -31,6 +31,7 @@ from .handlers.sessions import SessionHandlers
 from .ids import IdSource
 from .journal import RequestJournal
 from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .persistence import StateFileError, load, restore
 from .queries import DeepObjectParser, QueryValidator
 from .realtime import Realtime
 from .responses import error_handler
@@ -127,6 +128,12 @@ def create_app(
     )
     if settings.agent != "off":
         agent.attach()
+    if settings.state_file is not None:
+        state_path = Path(settings.state_file)
+        if state_path.exists():
+            restore(load(state_path), store, channels, environments, ids)
+        elif not state_path.parent.is_dir():
+            raise StateFileError(f"no directory {state_path.parent} for the state file")
     api_spec = load_spec(spec_path())
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.

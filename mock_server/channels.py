@@ -185,6 +185,8 @@ class ChannelStore:
         """Set when the server stops: live readers end their streams."""
         self.live_readers = 0
         """Open SSE streams, over all channels."""
+        self.changes = 0
+        """Counts writes, so a saver can tell whether anything changed."""
 
     def channel(self, env_id: str, stream: StreamKey) -> Channel:
         with self._lock:
@@ -226,6 +228,7 @@ class ChannelStore:
             seq = channel.tail
             added = [Record.make(seq + i, now, h, b) for i, (h, b) in enumerate(items)]
             channel.records.extend(added)
+            self.changes += 1
             for headers, body in items:
                 if headers == TRIM_COMMAND:
                     channel.trim(_trim_point(body))
@@ -269,6 +272,7 @@ class ChannelStore:
 
     def reset(self, env_id: str | None = None) -> None:
         with self._lock:
+            self.changes += 1
             if env_id is None:
                 self._streams = {}
             else:
@@ -277,3 +281,13 @@ class ChannelStore:
     def streams(self, env_id: str) -> dict[StreamKey, Channel]:
         with self._lock:
             return dict(self._streams.get(env_id, {}))
+
+    def environment_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._streams)
+
+    def restore(self, env_id: str, stream: StreamKey, records: list[Record]) -> None:
+        """Put a stream's records back (a state file, a seed)."""
+        with self._lock:
+            self.channel(env_id, stream).records = records
+            self.changes += 1

@@ -11,6 +11,7 @@ import socket
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from contract_tests.cli import run as run_contract
 
 from . import __version__
 from .config import Settings
+from .persistence import StateSaver
 
 if TYPE_CHECKING:
     from .app import TriggerMock
@@ -84,6 +86,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "turn: `echo` repeats the user's text; a YAML/JSON file gives scripted replies",
     )
     serve.add_argument(
+        "--state-file",
+        default=env("STATE_FILE"),
+        metavar="PATH",
+        help="keep sessions and channel records in this JSON file across restarts "
+        "(written atomically after changes and at stop); default: memory only",
+    )
+    serve.add_argument(
         "--s2-port",
         type=int,
         default=env("S2_PORT"),
@@ -141,6 +150,7 @@ def settings_from(
         agent=args.agent,
         agent_delay_ms=int(args.agent_delay_ms),
         s2_port=_s2_port(parser, args),
+        state_file=args.state_file or None,
     )
 
 
@@ -185,7 +195,7 @@ def serve(settings: Settings) -> int:
 
     try:
         mock = create_app(settings)
-    except ValueError as exc:
+    except ValueError as exc:  # StateFileError included
         print(f"trigger-mock: {exc}", file=sys.stderr)
         return 2
     keys = (
@@ -252,6 +262,20 @@ async def _serve(mock: TriggerMock, config: uvicorn.Config, settings: Settings) 
     """uvicorn for everything; with an S2 port, also hypercorn there, which speaks the
     HTTP/2 (cleartext, prior knowledge) the S2 client uses on Node."""
     server = _Server(config, on_exit=mock.channels.close_readers)
+    saving = stop_saving = None
+    if settings.state_file is not None:
+        saver = StateSaver(Path(settings.state_file), mock.store, mock.channels, mock.environments)
+        stop_saving = asyncio.Event()
+        saving = asyncio.create_task(saver.run(stop_saving))
+    try:
+        await _serve_all(server, mock, settings)
+    finally:
+        if saving is not None and stop_saving is not None:
+            stop_saving.set()
+            await saving  # its last round saves what the stop left
+
+
+async def _serve_all(server: uvicorn.Server, mock: TriggerMock, settings: Settings) -> None:
     if settings.s2_port is None:
         await server.serve()
         return

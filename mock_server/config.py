@@ -22,6 +22,8 @@ class Settings:
     """``off``, ``echo``, or the path of a reply script (YAML or JSON)."""
     agent_delay_ms: int = 20
     ping_seconds: float = 5.0
+    state_file: str | None = None
+    """Keep sessions and channel records in this file across restarts."""
     s2_port: int | None = None
     """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
     ``None``: only on the main port, over HTTP/1.1."""

@@ -89,6 +89,15 @@ class IdSource:
                 + _encode(self._random_bits(42), _BASE36, 8)
             )
 
+    def resume_after(self, cuid: str) -> None:
+        """Mint only cuids larger than ``cuid`` from now on (ids restored from a file)."""
+        stamp = int(cuid[1:9], 36)
+        with self._lock:
+            if self._rng is not None:
+                self._counter = max(self._counter, stamp)
+            else:
+                self._last_stamp = max(self._last_stamp, stamp + 1)
+
     def run_id(self) -> str:
         with self._lock:
             return RUN_PREFIX + _encode(self._random_bits(130), _BASE32HEX, 26)

@@ -9,6 +9,7 @@ creates of one ``externalId`` yield one session and concurrent closes one ``clos
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -144,6 +145,8 @@ class SessionStore:
         self._lock = threading.RLock()
         self._environments: dict[str, EnvironmentState] = {}
         self._strings: dict[str, str] = {}
+        self.changes = 0
+        """Counts writes, so a saver can tell whether anything changed."""
 
     def _env(self, env_id: str) -> EnvironmentState:
         """The environment's state, created on its first write."""
@@ -173,6 +176,7 @@ class SessionStore:
                 if self._refresh_cached:
                     existing.trigger_config = new.trigger_config
                     existing.updated_at = now
+                    self.changes += 1
                 return Created(existing, is_cached=True)
             if new.expires_at is not None and new.expires_at < now:
                 raise SessionExpired()
@@ -193,6 +197,7 @@ class SessionStore:
             if external_id is not None:
                 env.by_external[external_id] = session
             env.index.add(session)
+            self.changes += 1
             return Created(session, is_cached=False)
 
     @staticmethod
@@ -222,6 +227,7 @@ class SessionStore:
             if changes.metadata is not UNSET:
                 session.metadata = changes.metadata
             session.updated_at = self.clock.now_ms()
+            self.changes += 1
             return session
 
     def close(self, env_id: str, ref: str, reason: str | None) -> Closed:
@@ -235,6 +241,7 @@ class SessionStore:
             session.closed_reason = reason
             session.updated_at = now
             env.index.closed.add(session.internal_id)
+            self.changes += 1
             return Closed(session, newly=True)
 
     def lookup(self, env_id: str, ref: str) -> Session | None:
@@ -260,6 +267,7 @@ class SessionStore:
             env.retired_runs.add(calling_run_id)
             session.current_run_id = self.ids.run_id()
             session.updated_at = now
+            self.changes += 1
             return RunSwap(session, swapped=True)
 
     def page(self, env_id: str, query: ListQuery) -> Page:
@@ -276,10 +284,32 @@ class SessionStore:
 
     # --- control plane ------------------------------------------------------------------
 
+    def adopt(self, env_id: str, session: Session) -> None:
+        """Put a stored session back (a state file, a seed), indexes and all."""
+        with self._lock:
+            env = self._env(env_id)
+            env.sessions[session.internal_id] = session
+            if session.external_id is not None:
+                env.by_external[session.external_id] = session
+            env.index.add(session)
+            if session.closed_at is not None:
+                env.index.closed.add(session.internal_id)
+            self.changes += 1
+
+    def adopt_runs(self, env_id: str, retired_runs: Iterable[str]) -> None:
+        """Runs end-and-continue swapped out, restored with their sessions."""
+        with self._lock:
+            self._env(env_id).retired_runs.update(retired_runs)
+
+    def retired_runs(self, env_id: str) -> list[str]:
+        with self._lock:
+            return sorted(self._seen(env_id).retired_runs)
+
     def reset(self, env_id: str | None = None) -> int:
         """Forget every session (and restart ids), or one environment's sessions.
         Returns how many sessions were dropped."""
         with self._lock:
+            self.changes += 1
             if env_id is not None:
                 dropped = self._environments.pop(env_id, None)
                 return 0 if dropped is None else len(dropped.sessions)
