@@ -38,6 +38,7 @@ from .responses import error_handler
 from .s2 import S2_BASE_PATH, S2Handlers
 from .schema_issues import SchemaValidators
 from .security import admin_security_handler, api_security_handler, s2_security_handler
+from .seeding import Seed
 from .store import SessionStore
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -128,13 +129,18 @@ def create_app(
     )
     if settings.agent != "off":
         agent.attach()
+    api_spec = load_spec(spec_path())
+    seed = None if settings.seed_file is None else Seed.load(Path(settings.seed_file), api_spec)
+    restored = False
     if settings.state_file is not None:
         state_path = Path(settings.state_file)
         if state_path.exists():
             restore(load(state_path), store, channels, environments, ids)
+            restored = True
         elif not state_path.parent.is_dir():
             raise StateFileError(f"no directory {state_path.parent} for the state file")
-    api_spec = load_spec(spec_path())
+    if seed is not None and not restored:
+        seed.apply(realtime, environments)
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.
         filters = api_spec["components"]["schemas"]["SessionsFilter"]["properties"]
@@ -201,6 +207,7 @@ def create_app(
         realtime=realtime,
         agent=agent,
         journal=journal,
+        seed=seed,
         admin_token_required=settings.admin_token is not None,
     )
     app.add_api(

@@ -86,6 +86,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "turn: `echo` repeats the user's text; a YAML/JSON file gives scripted replies",
     )
     serve.add_argument(
+        "--seed-file",
+        default=env("SEED_FILE"),
+        metavar="PATH",
+        help="start with the sessions and channel records in this YAML or JSON file "
+        "(checked against openapi.yaml; a full /_mock/reset returns to it)",
+    )
+    serve.add_argument(
         "--state-file",
         default=env("STATE_FILE"),
         metavar="PATH",
@@ -151,6 +158,7 @@ def settings_from(
         agent_delay_ms=int(args.agent_delay_ms),
         s2_port=_s2_port(parser, args),
         state_file=args.state_file or None,
+        seed_file=args.seed_file or None,
     )
 
 

@@ -22,6 +22,8 @@ class Settings:
     """``off``, ``echo``, or the path of a reply script (YAML or JSON)."""
     agent_delay_ms: int = 20
     ping_seconds: float = 5.0
+    seed_file: str | None = None
+    """Start with the sessions and records in this YAML or JSON file."""
     state_file: str | None = None
     """Keep sessions and channel records in this file across restarts."""
     s2_port: int | None = None

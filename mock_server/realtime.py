@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .channel_errors import AppendToClosedSession, AppendToExpiredSession
 from .channels import CONTROL_HEADER, ChannelStore, Headers, Record, StreamKey, envelope
 from .clock import Clock
-from .errors import ApiError
+from .errors import ApiError, BadControlRequest
 from .ids import SESSION_PREFIX, IdSource
 from .models import Session
 from .store import SessionStore
@@ -33,6 +33,37 @@ SESSION_CLOSED_REASON_HEADER: Final = "session-closed-reason"
 
 def control_headers(subtype: str, extra: Headers = ()) -> Headers:
     return ((CONTROL_HEADER, subtype), *extra)
+
+
+def record_items(records: Any, ids: IdSource | None) -> list[tuple[Headers, str]]:
+    """Records written as the task would (control plane, seed files): each one of
+    ``{"data": any}`` (stored as ``{"data":…,"id":…}``, with ``id`` or a fresh part id),
+    ``{"control": subtype}`` or ``{"body": text}``, each with optional extra ``headers``.
+    ``ids`` ``None`` checks the forms only."""
+    if not isinstance(records, list):
+        raise ValueError("expected a list of records")
+    items: list[tuple[Headers, str]] = []
+    for n, record in enumerate(records):
+        forms = [k for k in ("data", "control", "body") if isinstance(record, dict) and k in record]
+        if len(forms) != 1:
+            raise BadControlRequest(f"records[{n}]: give exactly one of data, control, body")
+        raw_headers = record.get("headers", [])
+        if not isinstance(raw_headers, list) or not all(
+            isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)
+            for h in raw_headers
+        ):
+            raise BadControlRequest(f"records[{n}].headers: expected [[name, value], …]")
+        extra: Headers = tuple((h[0], h[1]) for h in raw_headers)
+        if "data" in record:
+            part_id = record.get("id") or (ids.nanoid(7) if ids is not None else "")
+            items.append((extra, envelope(record["data"], str(part_id))))
+        elif "control" in record:
+            items.append((control_headers(str(record["control"]), extra), ""))
+        elif isinstance(record["body"], str):
+            items.append((extra, record["body"]))
+        else:
+            raise BadControlRequest(f"records[{n}].body: expected text")
+    return items
 
 
 @dataclass(frozen=True, slots=True)

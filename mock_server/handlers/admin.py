@@ -17,6 +17,7 @@ from ..journal import Query, RequestJournal
 from ..models import iso_ms, parse_iso_ms
 from ..realtime import Realtime
 from ..responses import json_response
+from ..seeding import Seed
 from ..store import SessionStore
 from .scripting import ChannelScripting
 
@@ -41,9 +42,11 @@ class AdminHandlers(ChannelScripting):
         realtime: Realtime,
         agent: Agent,
         journal: RequestJournal,
+        seed: Seed | None = None,
         admin_token_required: bool,
     ) -> None:
         self.journal = journal
+        self.seed = seed
         self.realtime = realtime
         self.agent = agent
         self.store = store
@@ -76,6 +79,8 @@ class AdminHandlers(ChannelScripting):
             self.realtime.reset()
             self.journal.clear()
             self.clock.reset()
+            if self.seed is not None:  # reset is a rebuild: back to the seeded state
+                self.seed.apply(self.realtime, self.environments)
         else:
             dropped = self.store.reset(self._env_id(target))
             self.realtime.reset(self._env_id(target))

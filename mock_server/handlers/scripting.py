@@ -9,9 +9,9 @@ from urllib.parse import unquote
 from starlette.responses import Response
 
 from ..agent import Agent
-from ..channels import Headers, StreamKey, envelope
+from ..channels import StreamKey
 from ..errors import BadControlRequest
-from ..realtime import Realtime, control_headers
+from ..realtime import Realtime, record_items
 from ..responses import json_response
 
 
@@ -21,22 +21,6 @@ class ChannelScripting:
 
     def _env_id(self, key_or_id: str) -> str:
         raise NotImplementedError
-
-    def _items(self, records: list[dict[str, Any]]) -> list[tuple[Headers, str]]:
-        items: list[tuple[Headers, str]] = []
-        for n, record in enumerate(records):
-            forms = [k for k in ("data", "control", "body") if k in record]
-            if len(forms) != 1:
-                raise BadControlRequest(f"records[{n}]: give exactly one of data, control, body")
-            extra: Headers = tuple((h[0], h[1]) for h in record.get("headers", ()))
-            if "data" in record:
-                part_id = record.get("id") or self.agent.ids.nanoid(7)
-                items.append((extra, envelope(record["data"], part_id)))
-            elif "control" in record:
-                items.append((control_headers(record["control"], extra), ""))
-            else:
-                items.append((extra, record["body"]))
-        return items
 
     async def mock_write_records(self, session: str, io: str, body: dict[str, Any]) -> Response:
         env_id = self._env_id(body["environment"])
@@ -48,7 +32,7 @@ class ChannelScripting:
         if ("text" in body) == ("records" in body):
             raise BadControlRequest("Give exactly one of text and records")
         if "records" in body:
-            items = self._items(body["records"])
+            items = record_items(body["records"], self.agent.ids)
         else:
             items = self.agent.text_turn(body["text"])
             if body.get("turnComplete", True):

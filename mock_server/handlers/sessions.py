@@ -28,7 +28,7 @@ def principal_of(token_info: dict[str, Any]) -> Principal:
     return principal
 
 
-def _new_session(body: dict[str, Any]) -> NewSession:
+def new_session(body: dict[str, Any]) -> NewSession:
     expires_at = body.get("expiresAt")
     trigger_config = {k: v for k, v in body["triggerConfig"].items() if v is not None}
     return NewSession(
@@ -56,7 +56,7 @@ class SessionHandlers:
 
     async def create_session_v1(self, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
         principal = principal_of(token_info)
-        new = _new_session(body)
+        new = new_session(body)
         access.to_create(
             principal,
             new.task_identifier,
