@@ -15,7 +15,8 @@ import tracemalloc
 
 from mock_server.clock import ControllableClock
 from mock_server.ids import IdSource
-from mock_server.store import NewSession, SessionStore
+from mock_server.session_input import NewSession
+from mock_server.store import SessionStore
 
 
 def rss_kib() -> int:

@@ -23,7 +23,8 @@ from mock_server.errors import InvalidJson, SessionClosed, SessionNotFound, Unkn
 from mock_server.fidelity import Fidelity
 from mock_server.listing import Page
 from mock_server.scopes import Ability
-from mock_server.store import UNSET, SessionStore
+from mock_server.session_input import UNSET
+from mock_server.store import SessionStore
 
 Patch = Callable[[TriggerMock], None]
 

@@ -17,7 +17,7 @@ import pytest
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.persistence import StateFileError, StateSaver, load
-from mock_server.store import NewSession
+from mock_server.session_input import NewSession
 from tests.support import ROOT, ServerProcess, new_key, session_body
 
 

@@ -19,7 +19,8 @@ from ..listing import ListQuery
 from ..models import parse_iso_ms
 from ..realtime import Realtime
 from ..responses import json_response
-from ..store import NewSession, SessionChanges, SessionStore
+from ..session_input import NewSession, SessionChanges
+from ..store import SessionStore
 
 
 def principal_of(token_info: dict[str, Any]) -> Principal:

@@ -11,7 +11,8 @@ from mock_server.clock import ControllableClock
 from mock_server.errors import QueryError
 from mock_server.ids import IdSource
 from mock_server.listing import ListQuery, SortedIds, paginate, parse_period
-from mock_server.store import EnvironmentState, NewSession, SessionStore
+from mock_server.session_input import NewSession
+from mock_server.store import EnvironmentState, SessionStore
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 

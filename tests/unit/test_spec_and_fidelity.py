@@ -126,7 +126,7 @@ def test_the_period_pattern_refuses_what_is_not_a_duration(spec: dict[str, Any],
 
 
 def test_the_external_id_patterns_trim_what_the_server_trims(spec: dict[str, Any]) -> None:
-    from mock_server.store import _JS_WHITESPACE, clean_external_id
+    from mock_server.session_input import _JS_WHITESPACE, clean_external_id
 
     for schema in ("CreateSessionRequestBody", "UpdateSessionRequestBody"):
         rules = spec["components"]["schemas"][schema]["properties"]["externalId"]["allOf"]

@@ -17,7 +17,8 @@ from mock_server.errors import (
 from mock_server.ids import IdSource
 from mock_server.listing import ListQuery
 from mock_server.models import SessionStatus
-from mock_server.store import NewSession, SessionChanges, SessionStore
+from mock_server.session_input import NewSession, SessionChanges
+from mock_server.store import SessionStore
 
 ENV = "cenv"
 
