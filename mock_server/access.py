@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from .auth import Principal
+from .errors import ApiError
 from .models import Session
 from .scopes import Resource
 
@@ -69,3 +70,9 @@ def to_write_channel(
 ) -> None:
     """``write`` on the session (any of its keys), or on that side channel."""
     principal.require_any("write", _channel_resources(keys, channel, io))
+
+
+def to_write_out(principal: Principal, io: str, refusal: type[ApiError]) -> None:
+    """``.out`` belongs to the task: only a secret key appends to or initializes it."""
+    if io == "out" and principal.is_public_token:
+        raise refusal()

@@ -166,7 +166,7 @@ class Agent:
         (``trigger: "submit-message"``) is answered at once; ``preload`` waits for ``.in``."""
         payload = session.trigger_config.get("basePayload")
         if isinstance(payload, dict) and payload.get("trigger") == "submit-message":
-            key = session.external_id or session.friendly_id
+            key = session.addressing_key
             self._spawn(env_id, key, {"kind": "message", "payload": payload}, None)
 
     def observe(self, env_id: str, stream: StreamKey, records: Sequence[Record]) -> None:

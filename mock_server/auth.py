@@ -199,7 +199,7 @@ class Authenticator:
 
     def session_token(self, env: Environment, session: Session) -> str:
         """The one-hour token create returns, scoped to the session's addressing key."""
-        key = session.external_id if session.external_id is not None else session.friendly_id
+        key = session.addressing_key
         return self.sign(
             env, [f"read:sessions:{key}", f"write:sessions:{key}"], seconds=SESSION_TOKEN_SECONDS
         )

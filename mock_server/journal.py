@@ -29,9 +29,14 @@ class Entry:
     query: str
     status: int
     latency_ms: float
-    environment: str | None
+    authorization: str | None
+    """The raw header: which environment it names is worked out only when asked."""
     request_bytes: int
     response_bytes: int
+
+    @property
+    def environment(self) -> str | None:
+        return environment_of(self.authorization)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,10 @@ class Query:
     environment: str | None = None
     """A secret key or an environment id."""
 
+    def __post_init__(self) -> None:
+        if self.environment is not None and self.environment.startswith("tr_"):
+            object.__setattr__(self, "environment", environment_id(self.environment))
+
     def matches(self, entry: Entry) -> bool:
         if self.method is not None and entry.method != self.method.upper():
             return False
@@ -79,11 +88,7 @@ class Query:
             return False
         if self.status is not None and entry.status != self.status:
             return False
-        if self.environment is not None:
-            wanted = self.environment
-            wanted = environment_id(wanted) if wanted.startswith("tr_") else wanted
-            return entry.environment == wanted
-        return True
+        return self.environment is None or entry.environment == self.environment
 
 
 class RequestJournal:

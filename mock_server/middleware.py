@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .clock import Clock
 from .errors import Issue, ParamsError
 from .fidelity import Behaviour
-from .journal import RequestJournal, environment_of
+from .journal import RequestJournal
 from .responses import JSON_TYPE, error_response
 
 EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
@@ -172,7 +172,7 @@ class AccessLog:
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status,
                     latency_ms=latency,
-                    environment=environment_of(Headers(scope=scope).get("authorization")),
+                    authorization=Headers(scope=scope).get("authorization"),
                     request_bytes=received,
                     response_bytes=sent,
                 )

@@ -65,6 +65,12 @@ class Session:
         return SESSION_PREFIX + self.internal_id
 
     @property
+    def addressing_key(self) -> str:
+        """What the session's channels and its token scopes are keyed by: its externalId,
+        else its id."""
+        return self.external_id if self.external_id is not None else self.friendly_id
+
+    @property
     def scope_keys(self) -> tuple[str, ...]:
         """The ids a public-token scope may name this session by."""
         if self.external_id is None:

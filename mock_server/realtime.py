@@ -17,7 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .channel_errors import AppendToClosedSession, AppendToExpiredSession
+from .channel_errors import (
+    AppendToClosedSession,
+    AppendToExpiredSession,
+    InitializeClosedSession,
+)
 from .channels import CONTROL_HEADER, ChannelStore, Headers, Record, StreamKey, envelope
 from .clock import Clock
 from .errors import ApiError, BadControlRequest
@@ -106,7 +110,7 @@ class Realtime:
             raise not_found()
         if session is None:
             return Target(None, StreamKey(ref, io, channel), (ref,))
-        key = session.external_id if session.external_id is not None else session.friendly_id
+        key = session.addressing_key
         keys = tuple(dict.fromkeys((ref, *session.scope_keys)))
         return Target(session, StreamKey(key, io, channel), keys)
 
@@ -115,6 +119,11 @@ class Realtime:
             raise AppendToClosedSession(session.closed_reason)
         if session.expires_at is not None and session.expires_at < self.clock.now_ms():
             raise AppendToExpiredSession()
+
+    def check_initializable(self, target: Target) -> None:
+        """A closed session's channels hand out no write credentials (no session is fine)."""
+        if target.session is not None and target.session.closed_at is not None:
+            raise InitializeClosedSession()
 
     def append_part(
         self, env_id: str, target: Target, text: str, part_id: str | None
@@ -133,7 +142,7 @@ class Realtime:
         return added
 
     def session_closed(self, env_id: str, session: Session) -> None:
-        key = session.external_id if session.external_id is not None else session.friendly_id
+        key = session.addressing_key
         extra = (
             ((SESSION_CLOSED_REASON_HEADER, session.closed_reason),)
             if session.closed_reason is not None

@@ -86,7 +86,7 @@ class Seed:
                 except ApiError as exc:
                     where = f"environments.{key}.sessions[{n}]"
                     raise SeedFileError(f"seed file: {where}: {exc}") from exc
-                canonical = session.external_id or session.friendly_id
+                canonical = session.addressing_key
                 for io, records in (entry.get("channels") or {}).items():
                     items = record_items(records, realtime.ids)
                     realtime.append_records(env.id, StreamKey(canonical, io), items)

@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from .. import access
 from ..channel_errors import (
-    InitializeClosedSession,
     InitializeOutNeedsSecretKey,
     OutNeedsSecretKey,
     ResourceNotFound,
@@ -153,8 +152,7 @@ class ChannelHandlers:
         access.to_write_channel(principal, target.keys, channel, io)
         assert target.session is not None
         self.realtime.check_open(target.session)
-        if io == OUT and principal.is_public_token:
-            raise OutNeedsSecretKey()
+        access.to_write_out(principal, io, OutNeedsSecretKey)
         raw = await request.body()
         text = raw.decode("utf-8", "replace")
         seq = self.realtime.append_part(env_id, target, text, request.headers.get("x-part-id"))
@@ -167,11 +165,9 @@ class ChannelHandlers:
         env_id = principal.environment.id
         ref = unquote(session)
         access.to_write_channel(principal, (ref,), channel, io)
-        if io == OUT and principal.is_public_token:
-            raise InitializeOutNeedsSecretKey()
+        access.to_write_out(principal, io, InitializeOutNeedsSecretKey)
         target = self.realtime.target(env_id, ref, io, channel, not_found=SessionNotFound)
-        if target.session is not None and target.session.closed_at is not None:
-            raise InitializeClosedSession()
+        self.realtime.check_initializable(target)
         headers = {
             "X-S2-Access-Token": s2_access_token(principal.environment),
             "X-S2-Stream-Name": stream_name(target.stream),

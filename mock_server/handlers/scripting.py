@@ -27,7 +27,7 @@ class ChannelScripting:
         ref = unquote(session)
         found = self.realtime.sessions.lookup(env_id, ref)
         if found is not None:
-            ref = found.external_id if found.external_id is not None else found.friendly_id
+            ref = found.addressing_key
         stream = StreamKey(ref, io, body.get("channel"))
         if ("text" in body) == ("records" in body):
             raise BadControlRequest("Give exactly one of text and records")
