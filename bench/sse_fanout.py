@@ -63,8 +63,8 @@ async def wait_for_seq(reader: asyncio.StreamReader, seq: int) -> float:
                 return time.perf_counter()
 
 
-async def fan_out(fake: ServedFake, readers: int, rounds: int) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=fake.base_url, headers=AUTH) as client:
+async def fan_out(base_url: str, port: int, readers: int, rounds: int) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=base_url, headers=AUTH) as client:
         body = {
             "type": "bench",
             "taskIdentifier": "t",
@@ -72,7 +72,7 @@ async def fan_out(fake: ServedFake, readers: int, rounds: int) -> dict[str, floa
             "triggerConfig": {"basePayload": {}},
         }
         await client.post("/api/v1/sessions", json=body)
-        opened = [await open_reader(fake.port, "fan") for _ in range(readers)]
+        opened = [await open_reader(port, "fan") for _ in range(readers)]
         latencies: list[float] = []
         for round_ in range(rounds):
             waits = [asyncio.create_task(wait_for_seq(r, round_)) for r, _ in opened]
@@ -135,7 +135,7 @@ async def main() -> None:
     try:
         result = {
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "fan_out": await fan_out(fake, readers, rounds),
+            "fan_out": await fan_out(fake.base_url, fake.port, readers, rounds),
             "stalled": await stalled(fake, 20, 64),
         }
     finally:

@@ -87,7 +87,7 @@ def _drop_pagination_rows(mock: TriggerMock) -> None:
 
 
 def _crash_on_bad_json() -> None:
-    parse = bodies.parse_json
+    parse = bodies.parse_json  # type: ignore[attr-defined]
 
     def parse_json(raw: bytes) -> Any:
         try:
@@ -95,7 +95,7 @@ def _crash_on_bad_json() -> None:
         except InvalidJson as exc:
             raise RuntimeError("unparseable body") from exc
 
-    bodies.parse_json = parse_json
+    bodies.parse_json = parse_json  # type: ignore[attr-defined]
 
 
 def _let_external_id_change(mock: TriggerMock) -> None:

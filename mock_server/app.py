@@ -31,6 +31,7 @@ from .handlers.sessions import SessionHandlers
 from .ids import IdSource
 from .journal import RequestJournal
 from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .operations import BuiltOnceApi
 from .persistence import StateFileError, load, restore
 from .queries import DeepObjectParser, QueryValidator
 from .realtime import Realtime
@@ -172,6 +173,8 @@ def create_app(
         uri_parser_class=parser,
         strict_validation=False,
     )
+    # Set before any add_api: Connexion keeps no public seam for its operation class.
+    app._middleware_app.api_cls = BuiltOnceApi
     # Connexion chains APIs that share a base path but loses all but the last two, so the
     # S2 endpoint gets its own base path, and comes first (a mount at "" matches anything).
     app.add_api(

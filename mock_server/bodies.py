@@ -8,59 +8,19 @@ are stripped (as the server's zod schemas do) before the body is replayed to the
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Final
 
 from connexion.validators import AbstractRequestBodyValidator
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope
 
-from .errors import BodyTooLarge, EmptyBody, InvalidJson, Issue, ValidationFailed
+from .errors import BodyTooLarge, EmptyBody, ValidationFailed
 from .fidelity import Behaviour
+from .jsoncodec import dump_json, parse_json
 from .schema_issues import SchemaValidators
 
 DEFAULT_MAX_BODY_BYTES: Final = 1 << 20
 FORM_TYPES: Final = ("multipart/form-data", "application/x-www-form-urlencoded")
-MAX_JSON_DEPTH: Final = 128
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} does not fit a double")
-    return value
-
-
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, numbers that fit a double, bounded nesting."""
-    try:
-        value = json.loads(
-            raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
-        )
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson() from exc
-    if _depth(value) > MAX_JSON_DEPTH:
-        message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-        raise ValidationFailed([Issue("custom", message)])
-    return value
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        )
-        if children:
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def strip_unknown(value: Any, schema: dict[str, Any]) -> Any:
@@ -122,7 +82,7 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
         if issues:
             raise ValidationFailed(issues)
         cleaned = strip_unknown(value, self._schema)
-        return replay(receive, scope, json.dumps(cleaned).encode())
+        return replay(receive, scope, dump_json(cleaned))
 
 
 class ClientDisconnected(Exception):

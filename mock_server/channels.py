@@ -27,7 +27,7 @@ from typing import Any, Final, NamedTuple
 
 from .channel_errors import RecordTooLarge, S2SeqMismatch
 from .clock import Clock
-from .responses import dump_json
+from .jsoncodec import dump_json
 
 MAX_RECORD_BYTES: Final = 1024 * 1024
 """S2's per-record cap on a record's metered size."""

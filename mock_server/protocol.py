@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .responses import JSON_TYPE, dump_json
+from .jsoncodec import dump_json
+from .responses import JSON_TYPE
 
 
 class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -27,19 +26,11 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .fidelity import Behaviour
+from .jsoncodec import dump_json
 
 logger = logging.getLogger("trigger_mock")
 
 JSON_TYPE = "application/json; charset=utf-8"
-
-
-def dump_json(data: Any) -> bytes:
-    """Compact JSON in UTF-8. Strings holding lone surrogates (valid in JSON text, not
-    in UTF-8) fall back to ``\\u`` escapes."""
-    try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def json_response(

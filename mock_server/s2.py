@@ -28,7 +28,8 @@ from .auth import Environment
 from .channel_errors import S2BadRequest, S2UnknownStream
 from .channels import TRIM_COMMAND, ChannelStore, Headers, StreamKey
 from .errors import ApiError
-from .responses import dump_json, json_response
+from .jsoncodec import dump_json
+from .responses import json_response
 from .s2proto import (
     COMPRESSED,
     TERMINAL,

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from .channel_errors import BadTimeoutSeconds
 from .channels import Channel, ChannelStore, Record
-from .responses import dump_json
+from .jsoncodec import dump_json
 
 DEFAULT_TIMEOUT_SECONDS: Final = 60
 MAX_TIMEOUT_SECONDS: Final = 600

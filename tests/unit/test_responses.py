@@ -19,7 +19,8 @@ from mock_server.bodies import ClientDisconnected
 from mock_server.config import Settings
 from mock_server.errors import SessionClosed
 from mock_server.fidelity import Behaviour
-from mock_server.responses import dump_json, error_response
+from mock_server.jsoncodec import dump_json
+from mock_server.responses import error_response
 
 DOCUMENTED = Behaviour.of("documented")
 

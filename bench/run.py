@@ -1,0 +1,161 @@
+"""The benchmark: trigger-mock beside Prism and a bare-ASGI reference, in one run.
+
+    python bench/run.py [--seconds 10] [--stored 100000] [--list-sizes 1000,100000,1000000]
+                        [--readers 500] [--out bench/results] [--readme README.md]
+
+Every server gets the same wrk load (2 threads, 32 connections, 3 s warm-up) for create,
+retrieve, a page of the list with ``--stored`` sessions stored, and close. trigger-mock
+alone is then measured for cold start, list latency from the smallest to the largest
+stored count, resident memory per stored session, and one ``.out`` append fanned out to
+``--readers`` SSE readers. Writes ``latest.json`` and ``latest.md`` under ``--out``, and
+with ``--readme`` puts the markdown between the README's benchmark markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import processes
+import sse_fanout
+import tables
+from load import Load, Result, measured
+
+SERVERS = ("trigger-mock", "prism", "reference")
+
+
+def scenarios(server: processes.Server, load: Load) -> dict[str, Any]:
+    """create, retrieve, list and close against one running server."""
+    url = server.url
+    slack = 2 * load.connections  # requests in flight when wrk stopped may not exist
+    create, warm = measured(url, "create", load, ("made",), ("warm",))
+    assert warm is not None or load.warmup_seconds == 0
+    retrieve, _ = measured(url, "retrieve", load, ("stored-0",), ("stored-0",))
+    listed, _ = measured(url, "list", load)
+    made = max(create.per_thread - slack, 1)
+    warm_made = max((warm.per_thread if warm else 0) - slack, 1)
+    close, _ = measured(url, "close", load, ("made", str(made)), ("warm", str(warm_made)))
+    results: dict[str, Result] = {
+        "create": create,
+        "retrieve": retrieve,
+        "list": listed,
+        "close": close,
+    }
+    return {name: result.to_json() for name, result in results.items()}
+
+
+def run_server(name: str, stored: int, seed: Path, load: Load) -> dict[str, Any]:
+    port = processes.free_port()
+    command = {
+        "trigger-mock": lambda: processes.trigger_mock(port, "--seed-file", str(seed)),
+        "prism": lambda: processes.prism(port),
+        "reference": lambda: processes.reference(port, stored),
+    }[name]()
+    server = processes.start(name, command, port)
+    try:
+        ready = server.wait_ready()
+        rss_ready = server.rss_kib()
+        measured_scenarios = scenarios(server, load)
+        return {
+            "ready_seconds": round(ready, 2),
+            "rss_ready_mib": round(rss_ready / 1024, 1),
+            "rss_end_mib": round(server.rss_kib() / 1024, 1),
+            "scenarios": measured_scenarios,
+        }
+    finally:
+        server.stop()
+
+
+def list_flatness(sizes: list[int], load: Load, work: Path) -> list[dict[str, Any]]:
+    """List latency with each number of sessions stored, and the memory they take."""
+    rows = []
+    for size in sizes:
+        seed = work / f"seed-{size}.json"
+        processes.write_seed(seed, size)
+        port = processes.free_port()
+        server = processes.start(
+            "trigger-mock", processes.trigger_mock(port, "--seed-file", str(seed)), port
+        )
+        try:
+            ready = server.wait_ready()
+            rss = server.rss_kib()
+            result, _ = measured(server.url, "list", load)
+        finally:
+            server.stop()
+            seed.unlink()
+        rows.append(
+            {"stored": size, "ready_seconds": round(ready, 2), "rss_kib": rss, **result.to_json()}
+        )
+    return rows
+
+
+def per_session_kib(rows: list[dict[str, Any]]) -> float:
+    """Resident memory each extra stored session costs, from the smallest to the largest."""
+    low, high = rows[0], rows[-1]
+    grown: int = high["rss_kib"] - low["rss_kib"]
+    added: int = high["stored"] - low["stored"]
+    return round(grown / added, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--stored", type=int, default=100_000)
+    parser.add_argument("--list-sizes", default="1000,100000,1000000")
+    parser.add_argument("--readers", type=int, default=500)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--readme", type=Path, default=None)
+    options = parser.parse_args(argv)
+    load = Load(seconds=options.seconds, warmup_seconds=options.warmup)
+    sizes = [int(size) for size in options.list_sizes.split(",")]
+    report: dict[str, Any] = {"machine": tables.machine(processes.prism_version()), "load": {
+        "threads": load.threads, "connections": load.connections,
+        "seconds": load.seconds, "warmup_seconds": load.warmup_seconds,
+        "stored": options.stored}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        seed = work / "seed.json"
+        processes.write_seed(seed, options.stored)
+        report["servers"] = {}
+        for name in options.servers.split(","):
+            print(f"bench: {name}", file=sys.stderr)
+            report["servers"][name] = run_server(name, options.stored, seed, load)
+        print("bench: cold start, SSE fan-out, list sizes", file=sys.stderr)
+        report["cold_start_seconds"] = statistics.median(
+            processes.cold_start(processes.free_port()) for _ in range(5)
+        )
+        report["sse_fan_out"] = fan_out(options.readers)
+        report["list_by_stored"] = list_flatness(sizes, Load(seconds=5, warmup_seconds=1), work)
+        report["rss_kib_per_session"] = per_session_kib(report["list_by_stored"])
+    report["ratios"] = tables.ratios(report["servers"])
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    markdown = tables.markdown(report)
+    (options.out / "latest.md").write_text(markdown)
+    if options.readme is not None:
+        tables.put_in_readme(options.readme, markdown)
+    print(markdown)
+    return 0
+
+
+def fan_out(readers: int) -> dict[str, float]:
+    port = processes.free_port()
+    server = processes.start("trigger-mock", processes.trigger_mock(port), port)
+    try:
+        server.wait_ready()
+        return asyncio.run(sse_fanout.fan_out(server.url, port, readers, 10))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

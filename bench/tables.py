@@ -1,0 +1,130 @@
+"""What a benchmark run reports: the machine, the ratios, and the markdown for README."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+TIMES = "\u00d7"  # the multiplication sign
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+TARGETS = {
+    "create_vs_prism": 1.5,
+    "retrieve_vs_prism": 2.0,
+    "create_vs_reference": 0.4,
+}
+
+
+def _version(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "missing"
+    return (done.stdout or done.stderr).strip().splitlines()[0]
+
+
+def machine(prism_version: str) -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "node": _version(["node", "--version"]),
+        "wrk": _version(["wrk", "--version"]).split(" [")[0],
+        "prism": prism_version,
+    }
+
+
+def ratios(servers: dict[str, Any]) -> dict[str, float | None]:
+    def rate(server: str, scenario: str) -> float | None:
+        found = servers.get(server, {}).get("scenarios", {}).get(scenario)
+        return None if found is None else float(found["req_per_s"])
+
+    result: dict[str, float | None] = {}
+    for scenario in ("create", "retrieve", "list", "close"):
+        ours = rate("trigger-mock", scenario)
+        for other in ("prism", "reference"):
+            theirs = rate(other, scenario)
+            key = f"{scenario}_vs_{other}"
+            result[key] = None if not ours or not theirs else round(ours / theirs, 2)
+    return result
+
+
+def _cell(value: float | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:,.2f}{suffix}".replace(".00", "")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    servers = report["servers"]
+    m = report["machine"]
+    load = report["load"]
+    lines = [
+        f"Run {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
+        f"Prism {m['prism']}, {m['wrk']}; wrk -t{load['threads']} -c{load['connections']}, "
+        f"{load['seconds']:g} s after {load['warmup_seconds']:g} s of warm-up, "
+        f"{load['stored']:,} sessions stored.",
+        "",
+        "| scenario | server | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for scenario in ("create", "retrieve", "list", "close"):
+        for name, server in servers.items():
+            r = server["scenarios"][scenario]
+            lines.append(
+                f"| {scenario} | {name} | {r['req_per_s']:,.0f} | {r['p50_ms']:.1f} "
+                f"| {r['p99_ms']:.1f} | {r['non_2xx']} |"
+            )
+    lines += ["", "| ratio (req/s) | measured | target |", "|---|---:|---:|"]
+    for key, value in report["ratios"].items():
+        target = TARGETS.get(key)
+        lines.append(
+            f"| {key} | {_cell(value, TIMES)} | {_cell(target, TIMES) if target else ''} |"
+        )
+    lines += [
+        "",
+        "| server | RSS ready MiB | RSS after load MiB |",
+        "|---|---:|---:|",
+        *(
+            f"| {name} | {s['rss_ready_mib']:,.1f} | {s['rss_end_mib']:,.1f} |"
+            for name, s in servers.items()
+        ),
+        "",
+        "| trigger-mock list, sessions stored | req/s | p50 ms | p99 ms | RSS MiB |",
+        "|---:|---:|---:|---:|---:|",
+        *(
+            f"| {row['stored']:,} | {row['req_per_s']:,.0f} | {row['p50_ms']:.1f} "
+            f"| {row['p99_ms']:.1f} | {row['rss_kib'] / 1024:,.0f} |"
+            for row in report["list_by_stored"]
+        ),
+        "",
+        f"- Resident memory per stored session: {report['rss_kib_per_session']:.2f} KiB "
+        "(target ≤ 1.5 KB).",
+        f"- Cold start to the first 201: {report['cold_start_seconds']:.2f} s, median of 5 "
+        "(target < 0.5 s).",
+        f"- One `.out` append to {report['sse_fan_out']['readers']} SSE readers: p50 "
+        f"{report['sse_fan_out']['p50_ms']} ms, p99 {report['sse_fan_out']['p99_ms']} ms "
+        "(target p99 < 100 ms).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def put_in_readme(readme: Path, table: str) -> None:
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START), text.index(README_END)
+    readme.write_text(
+        text[: start + len(README_START)] + "\n" + table + text[end:], encoding="utf-8"
+    )

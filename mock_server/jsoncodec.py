@@ -1,0 +1,82 @@
+"""JSON text in and out: strict parsing of request bodies, compact UTF-8 responses.
+
+orjson does the work when it can, several times faster than the standard library; what it
+refuses, or would read differently, goes to the standard library, whose verdicts and
+values are the reference either way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Final
+
+import orjson
+
+from .errors import InvalidJson, Issue, ValidationFailed
+
+MAX_JSON_DEPTH: Final = 128
+# orjson reads integers past 64 bits as floats; the standard library keeps them exact.
+_LONG_DIGIT_RUN: Final = re.compile(rb"[0-9]{19}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} does not fit a double")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, numbers that fit a double, bounded nesting.
+
+    orjson reads the body when it can; whatever it refuses (and any long run of digits)
+    goes to the standard library, whose verdict and values are the reference."""
+    value: Any
+    try:
+        if _LONG_DIGIT_RUN.search(raw):
+            raise orjson.JSONDecodeError("a number orjson would round", "", 0)
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(
+                raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+            )
+        except (ValueError, RecursionError) as exc:
+            raise InvalidJson() from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ValidationFailed([Issue("custom", message)])
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def dump_json(data: Any) -> bytes:
+    """Compact JSON in UTF-8, by orjson. What it refuses (strings holding lone surrogates,
+    valid in JSON text but not in UTF-8; integers past 64 bits) goes to the standard
+    library, with ``\\u`` escapes where UTF-8 cannot carry a character."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        pass
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode()
