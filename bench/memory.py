@@ -1,81 +1,91 @@
-"""Bytes per stored session: fill a store through the real create path and measure.
+"""Bytes per stored session, for sessions made through the whole app by ``POST
+/api/v1/sessions`` (what a test suite or the SDK does), not by calling the store.
 
-    python bench/memory.py [COUNT]
+    python bench/memory.py [COUNT] [--heap]
 
-Reports the Python heap (tracemalloc) and resident-set growth per session, for sessions
-shaped like the SDK's `sessions.start` (externalId, tags, a small triggerConfig)."""
+Reports the resident-set growth per session and, with ``--heap``, the Python heap growth
+(tracemalloc, on a second fill; several times slower), for sessions shaped like the SDK's ``sessions.start``: an ``externalId``, a
+tag, and a small ``triggerConfig``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
-import resource
 import sys
 import tracemalloc
+from pathlib import Path
+from typing import Any
 
-from mock_server.clock import ControllableClock
-from mock_server.ids import IdSource
-from mock_server.session_input import NewSession
-from mock_server.store import SessionStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from mock_server.app import TriggerMock, create_app
+from mock_server.config import Settings
+from processes import CREATE_BODY, SECRET_KEY
+
+HEADERS = [
+    (b"authorization", f"Bearer {SECRET_KEY}".encode()),
+    (b"content-type", b"application/json"),
+]
 
 
 def rss_kib() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def fill(count: int) -> SessionStore:
-    clock = ControllableClock()
-    store = SessionStore(clock, IdSource(clock))
-    body = json.dumps(
-        {
-            "type": "chat.agent",
-            "taskIdentifier": "my-chat",
-            "triggerConfig": {
-                "basePayload": {"chatId": "chat-0000000"},
-                "tags": ["chat:chat-0000000"],
-            },
-            "tags": ["user:42"],
+async def fill(app: TriggerMock, count: int, prefix: str) -> None:
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 201:
+            raise RuntimeError(f"create answered {message['status']}")
+
+    for n in range(count):
+        body = json.dumps({**CREATE_BODY, "externalId": f"{prefix}-{n:07d}"}).encode()
+
+        async def receive(body: bytes = body) -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/api/v1/sessions",
+            "raw_path": b"/api/v1/sessions",
+            "query_string": b"",
+            "headers": [*HEADERS, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8080),
+            "scheme": "http",
+            "http_version": "1.1",
+            "root_path": "",
+            "asgi": {"version": "3.0"},
         }
-    )
-    for i in range(count):
-        data = json.loads(body)  # a fresh parse per request, as the server does
-        store.create(
-            "env",
-            NewSession(
-                type=data["type"],
-                task_identifier=data["taskIdentifier"],
-                trigger_config=data["triggerConfig"],
-                external_id=f"chat-{i:07d}",
-                tags=data["tags"],
-            ),
-        )
-    return store
+        await app(scope, receive, send)
 
 
-def main(count: int) -> dict[str, float]:
+def main(count: int, heap_too: bool = False) -> dict[str, float]:
+    app = create_app(Settings())
+    asyncio.run(fill(app, 100, "warm"))  # compile validators, fill caches
     gc.collect()
     rss_before = rss_kib()
-    kept = fill(count)
+    asyncio.run(fill(app, count, "rss"))
     gc.collect()
     rss = (rss_kib() - rss_before) * 1024
-    del kept
-    gc.collect()
-    tracemalloc.start()
-    kept = fill(count)
-    gc.collect()
-    heap, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert kept.count() == count
-    return {
-        "sessions": count,
-        "heap_bytes_per_session": round(heap / count),
-        "rss_bytes_per_session": round(rss / count),
-    }
+    assert app.store.count() == count
+    result = {"sessions": count, "rss_bytes_per_session": round(rss / count)}
+    if heap_too:
+        app.store.reset()
+        gc.collect()
+        tracemalloc.start()
+        asyncio.run(fill(app, count, "heap"))
+        gc.collect()
+        heap, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        result["heap_bytes_per_session"] = round(heap / count)
+    return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)))
+    numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
+    print(json.dumps(main(numbers[0] if numbers else 100_000, "--heap" in sys.argv)))

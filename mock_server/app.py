@@ -95,6 +95,7 @@ class TriggerMock:
     environments: Environments
     authenticator: Authenticator
     operation_ids: list[str]
+    validators: SchemaValidators
     asgi: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -239,5 +240,6 @@ def create_app(
         environments=environments,
         authenticator=authenticator,
         operation_ids=[op_id for op_id, _ in api_operations],
+        validators=validators,
         asgi=asgi,
     )

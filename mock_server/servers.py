@@ -5,6 +5,7 @@ one event loop."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,11 @@ async def run_servers(mock: TriggerMock, config: uvicorn.Config, settings: Setti
     """uvicorn for everything; with an S2 port, also hypercorn there, which speaks the
     HTTP/2 (cleartext, prior knowledge) the S2 client uses on Node."""
     server = _Server(config, on_exit=mock.channels.close_readers)
+    # Everything built so far (the app, a seed, a restored state file) lives as long as the
+    # process: moved out of the collector's reach, full collections under load stay short
+    # (bench/: create p99 with 100k sessions stored, 211 ms without this, 38 ms with it).
+    gc.collect()
+    gc.freeze()
     saving = stop_saving = None
     if settings.state_file is not None:
         saver = StateSaver(Path(settings.state_file), mock.store, mock.channels, mock.environments)

@@ -1,0 +1,153 @@
+"""The hot path's guard in CI: work per request, counted, not timed.
+
+After warm-up a request must compile no schema validator, rebuild none of Connexion's
+per-operation decorators, never call ``inspect.signature``, and stay within a budget of
+Python function calls. These counts are the same on any machine, so a regression fails
+here even where nobody runs ``bench/``. Budgets are the measured counts (Connexion 3.3,
+Starlette 1.x) plus about 10%; raise one only with a benchmark run that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import Counter
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from mock_server.app import TriggerMock, create_app
+from mock_server.config import Settings
+
+KEY = "tr_dev_hotpath000000"
+CREATE = {
+    "type": "chat.agent",
+    "taskIdentifier": "my-chat-agent",
+    "triggerConfig": {"basePayload": {"chatId": "c"}, "tags": ["chat"]},
+    "tags": ["user:1"],
+    "metadata": {"plan": "pro"},
+}
+# Python-level calls one request may make, warm.
+BUDGETS = {"create": 695, "retrieve": 548, "list": 645, "close": 771}
+
+
+class Calls:
+    """Python function calls made while it is on (``sys.setprofile``), by name."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            self.names[frame.f_code.co_qualname] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.names.values())
+
+
+async def _call(app: TriggerMock, method: str, path: str, body: Any, calls: Calls | None) -> int:
+    raw = b"" if body is None else json.dumps(body).encode()
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            await asyncio.Event().wait()
+        delivered = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "server": ("127.0.0.1", 8080),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"authorization", f"Bearer {KEY}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(raw)).encode()),
+        ],
+    }
+    if calls is not None:
+        sys.setprofile(calls)
+    try:
+        await app(scope, receive, send)
+    finally:
+        sys.setprofile(None)
+    return statuses[0]
+
+
+def request(app: TriggerMock, method: str, path: str, body: Any = None) -> tuple[int, Calls]:
+    calls = Calls()
+    return asyncio.run(_call(app, method, path, body, calls)), calls
+
+
+def each_kind(app: TriggerMock, n: int) -> dict[str, tuple[int, Calls]]:
+    """One create, retrieve, list and close; session ``s-{n}`` is the one made."""
+    return {
+        "create": request(app, "POST", "/api/v1/sessions", {**CREATE, "externalId": f"s-{n}"}),
+        "retrieve": request(app, "GET", f"/api/v1/sessions/s-{n}"),
+        "list": request(app, "GET", "/api/v1/sessions?page[size]=20&filter[status]=ACTIVE"),
+        "close": request(app, "POST", f"/api/v1/sessions/s-{n}/close", {"reason": "done"}),
+    }
+
+
+@pytest.fixture
+def warm_app() -> TriggerMock:
+    app = create_app(Settings())
+    for n in range(3):
+        each_kind(app, n)
+    return app
+
+
+def test_warm_requests_compile_no_validators(warm_app: TriggerMock) -> None:
+    compiled = warm_app.validators.compiled
+    assert compiled > 0  # the warm-up did compile them
+    for n in range(10, 20):
+        statuses = {kind: status for kind, (status, _) in each_kind(warm_app, n).items()}
+        assert statuses == {"create": 201, "retrieve": 200, "list": 200, "close": 200}
+    assert warm_app.validators.compiled == compiled
+
+
+def test_warm_requests_rebuild_no_decorators(warm_app: TriggerMock) -> None:
+    for kind, (_, calls) in each_kind(warm_app, 30).items():
+        rebuilt = {
+            name: calls.names[name]
+            for name in ("signature", "BaseDecorator.decorate", "SchemaValidators._compile")
+            if calls.names[name]
+        }
+        assert rebuilt == {}, f"{kind} rebuilt per request: {rebuilt}"
+
+
+@pytest.mark.parametrize("kind", sorted(BUDGETS))
+def test_requests_stay_within_their_call_budget(warm_app: TriggerMock, kind: str) -> None:
+    status, calls = each_kind(warm_app, 40)[kind]
+    assert status in (200, 201)
+    heaviest = ", ".join(f"{name} {count}" for name, count in calls.names.most_common(8))
+    assert calls.total <= BUDGETS[kind], f"{kind}: {calls.total} calls; most: {heaviest}"
+
+
+def test_the_guard_sees_a_cold_request() -> None:
+    """A first request compiles validators and decorators: what the guard would catch."""
+    app = create_app(Settings())
+    _, calls = request(app, "POST", "/api/v1/sessions", {**CREATE, "externalId": "cold"})
+    assert calls.names["SchemaValidators._compile"] >= 1
+    assert calls.names["BaseDecorator.decorate"] == 1
+    assert calls.total > max(BUDGETS.values())
