@@ -4,8 +4,8 @@
     python bench/memory.py [COUNT] [--heap]
 
 Reports the resident-set growth per session and, with ``--heap``, the Python heap growth
-(tracemalloc, on a second fill; several times slower), for sessions shaped like the SDK's ``sessions.start``: an ``externalId``, a
-tag, and a small ``triggerConfig``.
+(tracemalloc, on a second fill; several times slower), for sessions shaped like the SDK's
+``sessions.start``: an ``externalId``, a tag, and a small ``triggerConfig``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ import gc
 import json
 import sys
 import tracemalloc
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from processes import CREATE_BODY, SECRET_KEY
+
 from mock_server.app import TriggerMock, create_app
 from mock_server.config import Settings
-from processes import CREATE_BODY, SECRET_KEY
 
 HEADERS = [
     (b"authorization", f"Bearer {SECRET_KEY}".encode()),
@@ -37,7 +39,7 @@ def rss_kib() -> int:
 
 
 async def fill(app: TriggerMock, count: int, prefix: str) -> None:
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start" and message["status"] != 201:
             raise RuntimeError(f"create answered {message['status']}")
 
@@ -64,7 +66,7 @@ async def fill(app: TriggerMock, count: int, prefix: str) -> None:
         await app(scope, receive, send)
 
 
-def main(count: int, heap_too: bool = False) -> dict[str, float]:
+def main(count: int, heap_too: bool = False) -> dict[str, int]:
     app = create_app(Settings())
     asyncio.run(fill(app, 100, "warm"))  # compile validators, fill caches
     gc.collect()

@@ -24,6 +24,7 @@ from .bodies import JsonBodyValidator
 from .channels import ChannelStore
 from .clock import ControllableClock
 from .config import Settings
+from .fastlane import FastLane, compile_lane
 from .fidelity import Behaviour
 from .handlers.admin import AdminHandlers
 from .handlers.channels import ChannelHandlers
@@ -96,6 +97,7 @@ class TriggerMock:
     authenticator: Authenticator
     operation_ids: list[str]
     validators: SchemaValidators
+    lane: FastLane | None
     asgi: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,6 +150,7 @@ def create_app(
         filters = api_spec["components"]["schemas"]["SessionsFilter"]["properties"]
         del filters["createdAt"]["properties"]["period"]["pattern"]
     api_operations = operations(api_spec)
+    session_handlers = SessionHandlers(store, authenticator, behaviour, realtime)
     public_operations = frozenset(
         op_id
         for op_id, op in api_operations
@@ -188,7 +191,7 @@ def create_app(
         api_spec,
         base_path="",
         resolver=_handler_resolver(
-            SessionHandlers(store, authenticator, behaviour, realtime),
+            session_handlers,
             ChannelHandlers(realtime, ping_seconds=settings.ping_seconds, s2_port=settings.s2_port),
         ),
         security_map={
@@ -225,6 +228,16 @@ def create_app(
         app.add_error_handler(failure, render)
 
     asgi: ASGIApp = app
+    fast_lane = None
+    if settings.fast_lane and not settings.validate_responses:
+        lane = compile_lane(
+            api_spec,
+            _handler_resolver(session_handlers),
+            parser_class=parser,
+            validators=validators,
+            behaviour=behaviour,
+        )
+        asgi = fast_lane = FastLane(asgi, lane, authenticator=authenticator, behaviour=behaviour)
     if not behaviour.content_type_checked:
         asgi = AssumeJsonBodies(asgi)
     asgi = AccessLog(Cors(CanonicalPath(asgi, behaviour=behaviour)), journal=journal, clock=clock)
@@ -241,5 +254,6 @@ def create_app(
         authenticator=authenticator,
         operation_ids=[op_id for op_id, _ in api_operations],
         validators=validators,
+        lane=fast_lane,
         asgi=asgi,
     )

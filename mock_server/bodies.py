@@ -77,12 +77,20 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
             if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
                 raise EmptyBody()
             return replay(receive, scope, b"")
+        return replay(receive, scope, dump_json(self.clean(raw)))
+
+    def clean(self, raw: bytes) -> Any:
+        """A non-empty body parsed, validated and stripped of undeclared keys."""
         value = parse_json(raw)
         issues = self._validators.issues(self._schema, value)
         if issues:
             raise ValidationFailed(issues)
-        cleaned = strip_unknown(value, self._schema)
-        return replay(receive, scope, dump_json(cleaned))
+        return strip_unknown(value, self._schema)
+
+    @property
+    def max_bytes(self) -> int:
+        declared: int | None = self._schema.get("x-max-body-bytes")
+        return declared or DEFAULT_MAX_BODY_BYTES
 
 
 class ClientDisconnected(Exception):

@@ -18,6 +18,9 @@ class Settings:
     admin_token: str | None = None
     log_level: str = "info"
     validate_responses: bool = False
+    fast_lane: bool = True
+    """Answer the session operations in :mod:`mock_server.fastlane` (off when responses are
+    validated: Connexion validates them)."""
     agent: str = "off"
     """``off``, ``echo``, or the path of a reply script (YAML or JSON)."""
     agent_delay_ms: int = 20

@@ -18,10 +18,12 @@ from mock_server.auth import sign_hs256
 from mock_server.errors import InvalidJson
 from mock_server.jsoncodec import dump_json, parse_json
 from mock_server.schema_issues import FORMATS, SchemaValidators, without_nullable
+from mock_server.seeding import Seed
 
 
 def test_tokens_are_byte_for_byte_what_pyjwt_signs() -> None:
-    payload = {"sub": "env", "pub": True, "scopes": ["read:sessions:é/1"], "exp": 2, "iat": 1}
+    payload = {"sub": "env", "pub": True, "scopes": ["read:sessions:é/1"], "iat": 1}
+    payload["exp"] = 4_000_000_000
     key = b"tr_dev_abc"
     expected = jwt.encode(payload, key, algorithm="HS256", headers={"typ": None})
     assert sign_hs256(payload, key) == expected
@@ -84,7 +86,8 @@ def _request_schemas() -> list[tuple[str, dict[str, Any]]]:
 REQUEST_SCHEMAS = _request_schemas()
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12) | st.sampled_from(["chat.agent", "run_x", "session_x", " ", "2024-01-01T00:00:00Z"]),
+    | st.text(max_size=12)
+    | st.sampled_from(["chat.agent", "run_x", "session_x", " ", "2024-01-01T00:00:00Z"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["type", "externalId", "taskIdentifier", "triggerConfig", "tags",
                          "metadata", "basePayload", "reason", "expiresAt", "x"]),
@@ -107,10 +110,9 @@ def test_the_fast_validator_never_accepts_what_jsonschema_refuses(index: int, va
 
 
 def test_the_seed_file_fast_path_reads_json(tmp_path: Path) -> None:
-    from mock_server.seeding import Seed
-
     seed = tmp_path / "seed.json"
-    body = {"type": "t", "externalId": "a", "taskIdentifier": "x", "triggerConfig": {}}
+    body: dict[str, Any] = {"type": "t", "externalId": "a", "taskIdentifier": "x"}
+    body["triggerConfig"] = {"basePayload": {"n": 1}}
     seed.write_text(json.dumps({"environments": {"tr_dev_abcdef": {"sessions": [body]}}}))
     loaded = Seed.load(seed, load_spec(spec_path()))
     assert loaded.environments == {"tr_dev_abcdef": [body]}

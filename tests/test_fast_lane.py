@@ -1,0 +1,204 @@
+"""The fast lane answers exactly as Connexion does.
+
+Two apps with the same seed and the same frozen clock, one with the lane and one without,
+get the same requests in the same order; every answer (status, headers, body bytes) must
+be the same. The lane must also have answered the plain requests itself, or this would
+only compare Connexion with Connexion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mock_server.app import TriggerMock, create_app
+from mock_server.clock import ControllableClock
+from mock_server.config import Settings
+from mock_server.fidelity import Fidelity
+
+KEY = "tr_dev_lane0000000000"
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+async def _exchange(
+    app: TriggerMock, method: str, target: str, body: bytes | None, headers: dict[str, str]
+) -> Answer:
+    path, _, query = target.partition("?")
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if body is not None and "content-length" not in {k.lower() for k in headers}:
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    pending = [{"type": "http.request", "body": body or b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    started: list[MutableMapping[str, Any]] = []
+    chunks: list[bytes] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "root_path": "", "headers": raw_headers,
+        "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 50000),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    return started[0]["status"], sorted(started[0]["headers"]), b"".join(chunks)
+
+
+class Pair:
+    """The same app twice: with the lane, and with Connexion alone."""
+
+    def __init__(self, fidelity: Fidelity = Fidelity.DOCUMENTED) -> None:
+        self.apps = [
+            create_app(
+                Settings(seed=11, fidelity=fidelity, fast_lane=lane),
+                clock=_frozen_clock(),
+            )
+            for lane in (True, False)
+        ]
+
+    def send(
+        self,
+        method: str,
+        target: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        key: str | None = KEY,
+    ) -> Answer:
+        sent = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        merged = {"Content-Type": "application/json"} if sent is not None else {}
+        if key is not None:
+            merged["Authorization"] = f"Bearer {key}"
+        merged.update(headers or {})
+        lane, connexion = (
+            asyncio.run(_exchange(app, method, target, sent, merged)) for app in self.apps
+        )
+        assert lane == connexion, f"{method} {target} {sent!r}"
+        return lane
+
+    @property
+    def answered(self) -> int:
+        lane = self.apps[0].lane
+        assert lane is not None and self.apps[1].lane is None
+        return lane.answered
+
+
+def _frozen_clock() -> ControllableClock:
+    clock = ControllableClock()
+    clock.set(1_767_225_600_000, frozen=True)  # 2026-01-01
+    return clock
+
+
+def session(external_id: str, **extra: Any) -> dict[str, Any]:
+    body = {"type": "chat.agent", "externalId": external_id, "taskIdentifier": "my-chat"}
+    return {**body, "triggerConfig": {"basePayload": {"chatId": external_id}}, **extra}
+
+
+@pytest.mark.parametrize("fidelity", list(Fidelity))
+def test_the_lane_answers_like_connexion(fidelity: Fidelity) -> None:
+    pair = Pair(fidelity)
+    status, _, created = pair.send("POST", "/api/v1/sessions", session("a/b", tags=["t1"]))
+    assert status == 201
+    assert pair.answered == 1
+    token = json.loads(created)["publicAccessToken"]
+    session_id = json.loads(created)["id"]
+    plain = [
+        ("POST", "/api/v1/sessions", session("a/b", junk=1)),  # cached, junk stripped
+        ("POST", "/api/v1/sessions", session("two", metadata={"n": 2**70, "s": "é"})),
+        ("GET", "/api/v1/sessions/a%2Fb", None),
+        ("GET", f"/api/v1/sessions/{session_id}", None),
+        ("GET", "/api/v1/sessions", None),
+        ("GET", "/api/v1/sessions?page[size]=1&filter[tags]=t1,t2&filter[status]=ACTIVE", None),
+        ("GET", "/api/v1/sessions?filter[createdAt][period]=7d&unknown=1", None),
+        ("PATCH", "/api/v1/sessions/two", {"tags": ["x"], "metadata": None}),
+        ("POST", "/api/v1/sessions/two/close", {"reason": "done"}),
+        ("POST", "/api/v1/sessions/two/close", {"reason": "again"}),
+        ("POST", "/api/v1/sessions", session("two")),  # closed: 409 from the handler
+        ("GET", "/api/v1/sessions/nope", None),  # 404 from the handler
+        ("PATCH", "/api/v1/sessions/a%2Fb", {"externalId": "other"}),  # 422 from the handler
+    ]
+    for method, target, body in plain:
+        pair.send(method, target, body)
+    assert pair.answered == 1 + len(plain)
+    passed_on: list[Callable[[], Answer]] = [
+        lambda: pair.send("POST", "/api/v1/sessions", session("x", type=3)),  # invalid body
+        lambda: pair.send("POST", "/api/v1/sessions", raw=b'{"type":'),  # not JSON
+        lambda: pair.send("POST", "/api/v1/sessions/a%2Fb/close", raw=b""),  # empty body
+        lambda: pair.send("GET", "/api/v1/sessions?page[size]=0"),  # bad query
+        lambda: pair.send("GET", "/api/v1/sessions?page[after]=a&page[before]=b"),
+        lambda: pair.send("GET", "/api/v1/sessions/a%2Fb", key=None),  # no key
+        lambda: pair.send("GET", "/api/v1/sessions/a%2Fb", key="sk_not_a_key"),
+        lambda: pair.send("GET", "/api/v1/sessions/a%2Fb", key=token),  # a public token
+        lambda: pair.send("POST", "/api/v1/sessions/a%2Fb/close", {}, key=token),
+    ]  # fmt: skip
+    before = pair.answered
+    for send in passed_on:
+        send()
+    assert pair.answered == before
+    # Another content type: refused by Connexion, or read as JSON as the deployed server does.
+    pair.send("POST", "/api/v1/sessions", session("y"), headers={"Content-Type": "text/plain"})
+    assert pair.answered == before + (fidelity is Fidelity.DEPLOYED)
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["chat.agent", ""]) | JSON_VALUES,
+        "externalId": st.sampled_from(["e1", "e2", " e1 ", "session_x"]) | JSON_VALUES,
+        "taskIdentifier": st.sampled_from(["my-chat"]) | JSON_VALUES,
+        "triggerConfig": st.fixed_dictionaries({"basePayload": JSON_VALUES}) | JSON_VALUES,
+        "tags": st.lists(st.text(max_size=5), max_size=3) | JSON_VALUES,
+        "metadata": JSON_VALUES,
+        "reason": JSON_VALUES,
+    },
+)
+REQUESTS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                ("POST", "/api/v1/sessions"),
+                ("PATCH", "/api/v1/sessions/e1"),
+                ("POST", "/api/v1/sessions/e1/close"),
+                ("POST", "/api/v1/sessions/e2/close"),
+                ("GET", "/api/v1/sessions/e2"),
+                ("GET", "/api/v1/sessions?page[size]=2&filter[tags]=a"),
+            ]
+        ),
+        FIELDS,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(REQUESTS)
+def test_random_requests_get_the_same_answers(requests: list[Any]) -> None:
+    pair = Pair()
+    for (method, target), body in requests:
+        pair.send(method, target, None if method == "GET" else body)
