@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import jwt
+import orjson
 
 from .clock import Clock
 from .errors import InvalidApiKey, InvalidPublicToken, MissingScope, UnknownTokenEnvironment
@@ -36,7 +37,9 @@ def sign_hs256(payload: dict[str, Any], key: bytes) -> str:
     """The compact HS256 JWT of ``payload``, byte for byte what ``jwt.encode(payload, key,
     algorithm="HS256", headers={"typ": None})`` makes, in a third of its time (PyJWT
     re-checks and re-prepares the key on every call; create signs a token every time)."""
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = orjson.dumps(payload)
+    if not body.isascii():  # PyJWT's json.dumps escapes what orjson writes as UTF-8
+        body = json.dumps(payload, separators=(",", ":")).encode()
     signing_input = _HS256_HEADER + b"." + base64.urlsafe_b64encode(body).rstrip(b"=")
     signature = hmac.digest(key, signing_input, "sha256")
     return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()

@@ -24,7 +24,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from connexion.decorators.parameter import get_arguments, sanitized
+from connexion.decorators.parameter import (
+    _get_path_arguments,
+    _get_query_arguments,
+    sanitized,
+)
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
@@ -60,6 +64,7 @@ class LaneOperation:
     uri_parser: DeepObjectParser
     parameters: QueryValidator
     body: JsonBodyValidator | None
+    body_name: str
     has_query: bool
 
 
@@ -118,6 +123,7 @@ def compile_lane(
                         behaviour=behaviour,
                         validators=validators,
                     ),
+                    body_name=sanitized(operation.body_name(JSON)) if schema else "",
                     has_query=any(p["in"] == "query" for p in operation.parameters),
                 )
             )
@@ -189,24 +195,31 @@ class FastLane:
             if body is None:
                 await self.app(scope, receive, send)
                 return
+        query = QueryParams(scope["query_string"]) if lane.has_query else None
         try:
             principal = self.authenticator.secret_key(credential)
-            lane.parameters.validate({**scope, "path_params": path_params})
+            path = lane.uri_parser.resolve_path(path_params)
+            resolved = {} if query is None else _resolve_query(lane.uri_parser, query)
+            if lane.operation.parameters:
+                lane.parameters.validate_request(_Parameters(path, resolved))
         except Exception:  # Connexion answers it, with the error it always gave
             await self.app(scope, receive, send)
             return
-        query = QueryParams(scope["query_string"]) if lane.has_query else None
-        kwargs = get_arguments(
-            lane.operation,
-            path_params=lane.uri_parser.resolve_path(path_params),
-            query_params={} if query is None else _resolve_query(lane.uri_parser, query),
-            body=body,
-            files={},
-            arguments=lane.arguments,
-            has_kwargs=False,
-            sanitize=sanitized,
-            content_type=JSON,
-        )
+        # What Connexion's parameter decorator passes: path values, query values over the
+        # spec's defaults, and the JSON body as it is (it is never empty here).
+        kwargs = _get_path_arguments(path, operation=lane.operation, sanitize=sanitized)
+        if query is not None:
+            kwargs.update(
+                _get_query_arguments(
+                    resolved,
+                    operation=lane.operation,
+                    arguments=lane.arguments,
+                    has_kwargs=False,
+                    sanitize=sanitized,
+                )
+            )
+        if lane.body is not None and lane.body_name in lane.arguments:
+            kwargs[lane.body_name] = body
         context: dict[str, Any] = {
             "token_info": {"sub": principal.environment.id, "principal": principal},
             "user": principal.environment.id,
@@ -218,6 +231,14 @@ class FastLane:
         except Exception as exc:
             response = error_response(exc, self.behaviour)
         await response(scope, receive, send)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """What the parameter validator reads of a request."""
+
+    path_params: dict[str, Any]
+    query_params: dict[str, Any]
 
 
 def _resolve_query(parser: DeepObjectParser, query: QueryParams) -> dict[str, Any]:

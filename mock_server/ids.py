@@ -58,7 +58,10 @@ class IdSource:
         self._counter = 0
         self._last_stamp = 0
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
-        self._fingerprint = _encode(self._random_bits(24), _BASE36, 4)
+        # Ids need to be unique and unguessable enough for a fake, not cryptographic: a
+        # generator seeded from the OS once, not a system call per id (5% of a create).
+        self._id_rng = self._rng or random.Random(secrets.randbits(128))
+        self._fingerprint = _encode(self._id_rng.getrandbits(24), _BASE36, 4)
 
     @property
     def seed(self) -> int | None:
@@ -86,7 +89,7 @@ class IdSource:
                 + _encode(stamp, _BASE36, 8)
                 + _encode(self._counter % _COUNTER_SPAN, _BASE36, 4)
                 + self._fingerprint
-                + _encode(self._random_bits(42), _BASE36, 8)
+                + _encode(self._id_rng.getrandbits(42), _BASE36, 8)
             )
 
     def resume_after(self, cuid: str) -> None:
@@ -100,7 +103,7 @@ class IdSource:
 
     def run_id(self) -> str:
         with self._lock:
-            return RUN_PREFIX + _encode(self._random_bits(130), _BASE32HEX, 26)
+            return RUN_PREFIX + _encode(self._id_rng.getrandbits(130), _BASE32HEX, 26)
 
     def nanoid(self, length: int) -> str:
         """A nanoid: the server names a part appended without ``X-Part-Id`` with one of
@@ -114,5 +117,5 @@ class IdSource:
             self._counter = 0
             self._last_stamp = 0
             if self._seed is not None:
-                self._rng = random.Random(self._seed)
-                self._fingerprint = _encode(self._random_bits(24), _BASE36, 4)
+                self._rng = self._id_rng = random.Random(self._seed)
+                self._fingerprint = _encode(self._id_rng.getrandbits(24), _BASE36, 4)
