@@ -242,9 +242,10 @@ def serve(settings: Settings) -> int:
         return 2
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, _after_shutdown)
-    from .servers import run_servers
+    from .servers import event_loop_factory, run_servers
 
-    asyncio.run(run_servers(mock, config, settings))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run_servers(mock, config, settings))
     logger.info("trigger-mock stopped")
     return 0
 

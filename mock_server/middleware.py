@@ -7,6 +7,7 @@ error responses and the access log sees every request, however it ended.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from urllib.parse import quote, unquote_to_bytes
 
@@ -20,6 +21,10 @@ from .journal import RequestJournal
 from .responses import JSON_TYPE, error_response
 
 EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
+_EXPOSE = b"access-control-expose-headers"
+_EXPOSED_VALUE = EXPOSED_HEADERS.encode()
+# A path of unreserved characters only is already in canonical form.
+_PLAIN_PATH = re.compile(rb"[A-Za-z0-9_.~/-]*")
 ALLOWED_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
 
 access_logger = logging.getLogger("trigger_mock.access")
@@ -37,20 +42,22 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_headers = Headers(scope=scope)
-        origin = request_headers.get("origin")
+        origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
         if scope["method"] == "OPTIONS":
-            await self._preflight(origin, request_headers, send)
+            await self._preflight(origin, Headers(scope=scope), send)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if origin and "access-control-allow-origin" not in headers:
-                    headers["access-control-allow-origin"] = origin
-                    headers.add_vary_header("Origin")
-                if "access-control-expose-headers" not in headers:  # channel routes set theirs
-                    headers["access-control-expose-headers"] = EXPOSED_HEADERS
+                if origin:
+                    headers = MutableHeaders(scope=message)
+                    if "access-control-allow-origin" not in headers:
+                        headers["access-control-allow-origin"] = origin
+                        headers.add_vary_header("Origin")
+                raw = list(message.get("headers", ()))
+                if all(name.lower() != _EXPOSE for name, _ in raw):  # channel routes set theirs
+                    raw.append((_EXPOSE, _EXPOSED_VALUE))
+                    message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
@@ -90,6 +97,12 @@ class CanonicalPath:
         if scope["type"] == "http":
             # ASGI's raw_path has no query string, but some servers have sent one.
             raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+            if _PLAIN_PATH.fullmatch(raw):
+                plain = raw.decode("ascii")
+                if plain != scope["path"]:
+                    scope = {**scope, "path": plain}
+                await self.app(scope, receive, send)
+                return
             try:
                 segments = [unquote_to_bytes(s).decode("utf-8") for s in raw.split(b"/")]
             except UnicodeDecodeError:
