@@ -69,6 +69,7 @@ async def fill(app: TriggerMock, count: int, prefix: str) -> None:
 def main(count: int, heap_too: bool = False) -> dict[str, int]:
     app = create_app(Settings())
     asyncio.run(fill(app, 100, "warm"))  # compile validators, fill caches
+    app.store.reset()
     gc.collect()
     rss_before = rss_kib()
     asyncio.run(fill(app, count, "rss"))

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -135,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         report["sse_fan_out"] = fan_out(options.readers)
         report["list_by_stored"] = list_flatness(sizes, Load(seconds=5, warmup_seconds=1), work)
-        report["rss_kib_per_session"] = per_session_kib(report["list_by_stored"])
+        report["seeded_rss_kib_per_session"] = per_session_kib(report["list_by_stored"])
+    memory = [sys.executable, str(Path(__file__).resolve().parent / "memory.py"), "100000"]
+    report["memory"] = json.loads(subprocess.run(memory, capture_output=True, check=True).stdout)
     report["ratios"] = tables.ratios(report["servers"])
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -103,7 +103,7 @@ def markdown(report: dict[str, Any]) -> str:
             for name, s in servers.items()
         ),
         "",
-        "| trigger-mock list, sessions stored | req/s | p50 ms | p99 ms | RSS MiB |",
+        "| trigger-mock list, sessions stored | req/s | p50 ms | p99 ms | RSS MiB (with seed) |",
         "|---:|---:|---:|---:|---:|",
         *(
             f"| {row['stored']:,} | {row['req_per_s']:,.0f} | {row['p50_ms']:.1f} "
@@ -111,8 +111,11 @@ def markdown(report: dict[str, Any]) -> str:
             for row in report["list_by_stored"]
         ),
         "",
-        f"- Resident memory per stored session: {report['rss_kib_per_session']:.2f} KiB "
-        "(target ≤ 1.5 KB).",
+        f"- Resident memory per session made by `POST /api/v1/sessions`: "
+        f"{report['memory']['rss_bytes_per_session']:,} bytes (`bench/memory.py`, "
+        f"{report['memory']['sessions']:,} sessions; target ≤ 1.5 KB). Loaded from a seed "
+        f"file, {report['seeded_rss_kib_per_session'] * 1024:,.0f} bytes: the seed's own "
+        "entries are kept for `/_mock/reset`.",
         f"- Cold start to the first 201: {report['cold_start_seconds']:.2f} s, median of 5 "
         "(target < 0.5 s).",
         f"- One `.out` append to {report['sse_fan_out']['readers']} SSE readers: p50 "

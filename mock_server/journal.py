@@ -11,7 +11,7 @@ import fnmatch
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .auth import bearer_credential, public_token_claims
 from .ids import environment_id
@@ -20,8 +20,9 @@ from .models import iso_ms
 DEFAULT_CAPACITY: Final = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """One answered request (a tuple: built on every request, it must be cheap)."""
+
     number: int
     at_ms: int
     method: str

@@ -185,7 +185,10 @@ class AccessLog:
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status,
                     latency_ms=latency,
-                    authorization=Headers(scope=scope).get("authorization"),
+                    authorization=next(
+                        (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"),
+                        None,
+                    ),
                     request_bytes=received,
                     response_bytes=sent,
                 )
