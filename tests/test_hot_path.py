@@ -31,8 +31,8 @@ CREATE = {
     "metadata": {"plan": "pro"},
 }
 # Python-level calls one request may make, warm: through Connexion, and in the fast lane.
-BUDGETS = {"create": 695, "retrieve": 548, "list": 645, "close": 771}
-LANE_BUDGETS = {"create": 260, "retrieve": 237, "list": 345, "close": 318}
+BUDGETS = {"create": 645, "retrieve": 521, "list": 624, "close": 738}
+LANE_BUDGETS = {"create": 143, "retrieve": 173, "list": 257, "close": 209}
 
 
 class Calls:
