@@ -131,6 +131,9 @@ def compile_lane(
 
 
 class FastLane:
+    """ASGI: the lane's operations answered here when it is sure of the answer, every
+    other request passed to ``app`` (Connexion) as it came."""
+
     def __init__(
         self,
         app: ASGIApp,
