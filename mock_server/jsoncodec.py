@@ -32,6 +32,14 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def exact_orjson(raw: bytes | str) -> Any:
+    """orjson's reading of ``raw``; ``orjson.JSONDecodeError`` for what it refuses and for
+    text it would read differently from the standard library (integers past 64 bits)."""
+    if _LONG_DIGIT_RUN.search(raw.encode() if isinstance(raw, str) else raw):
+        raise orjson.JSONDecodeError("a number orjson would round", "", 0)
+    return orjson.loads(raw)
+
+
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity, numbers that fit a double, bounded nesting.
 
@@ -39,9 +47,7 @@ def parse_json(raw: bytes) -> Any:
     goes to the standard library, whose verdict and values are the reference."""
     value: Any
     try:
-        if _LONG_DIGIT_RUN.search(raw):
-            raise orjson.JSONDecodeError("a number orjson would round", "", 0)
-        value = orjson.loads(raw)
+        value = exact_orjson(raw)
     except orjson.JSONDecodeError:
         try:
             value = json.loads(

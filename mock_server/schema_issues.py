@@ -4,9 +4,10 @@ Every failure becomes an :class:`~mock_server.errors.Issue` with a zod-style ``c
 ``message`` (``Required``, ``String must contain at most 128 character(s)``, …), so
 either mode can render it: as ``details`` or as one ``Validation error: …`` line.
 Validators are compiled once per schema object and reused. A request that is valid (nearly
-every one) is only checked by ``jsonschema_rs``, compiled Rust and ten to twenty times
-faster; the ``jsonschema`` validator, which says what is wrong in terms zod's messages can
-be built from, runs only when the fast one refuses, and its verdict is the one that counts.
+every one) is only checked by ``jsonschema_rs``, compiled Rust (a create body: 0.75 µs
+against jsonschema's 83 µs). The ``jsonschema`` validator, which says what is wrong in
+terms zod's messages can be built from, runs only when the fast one refuses, and its
+verdict is the one that counts.
 """
 
 from __future__ import annotations

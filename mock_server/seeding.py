@@ -33,6 +33,7 @@ from .auth import SECRET_KEY_PATTERN, Environments
 from .channels import StreamKey
 from .errors import ApiError, Issue, join_path
 from .handlers.sessions import new_session
+from .jsoncodec import exact_orjson
 from .realtime import Realtime, record_items
 from .schema_issues import SchemaValidators
 
@@ -54,7 +55,7 @@ class Seed:
         try:
             text = path.read_text(encoding="utf-8")
             try:  # JSON is YAML too, but orjson reads a large seed many times faster
-                document = orjson.loads(text)
+                document = exact_orjson(text)
             except orjson.JSONDecodeError:
                 document = yaml.safe_load(text)
         except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -116,3 +116,13 @@ def test_the_seed_file_fast_path_reads_json(tmp_path: Path) -> None:
     seed.write_text(json.dumps({"environments": {"tr_dev_abcdef": {"sessions": [body]}}}))
     loaded = Seed.load(seed, load_spec(spec_path()))
     assert loaded.environments == {"tr_dev_abcdef": [body]}
+
+
+def test_json_seed_files_keep_long_integers_exact(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    body: dict[str, Any] = {"type": "t", "externalId": "a", "taskIdentifier": "x"}
+    body["triggerConfig"] = {"basePayload": {"n": 123456789012345678901234567890}}
+    seed.write_text(json.dumps({"environments": {"tr_dev_abcdef": {"sessions": [body]}}}))
+    loaded = Seed.load(seed, load_spec(spec_path()))
+    (entry,) = loaded.environments["tr_dev_abcdef"]
+    assert entry["triggerConfig"]["basePayload"]["n"] == 123456789012345678901234567890
