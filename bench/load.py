@@ -46,7 +46,7 @@ def wrk(url: str, scenario: str, load: Load, *args: str, seconds: float | None =
         "wrk",
         f"-t{load.threads}",
         f"-c{load.connections}",
-        f"-d{duration:g}s",
+        f"-d{max(1, round(duration))}s",  # wrk takes whole seconds
         "--timeout",
         "10s",
         "-s",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import sys
 import tracemalloc
 from collections.abc import MutableMapping
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from processes import CREATE_BODY, SECRET_KEY
+from processes import CREATE_BODY, SECRET_KEY, tree_rss_kib
 
 from mock_server.app import TriggerMock, create_app
 from mock_server.config import Settings
@@ -29,13 +30,6 @@ HEADERS = [
     (b"authorization", f"Bearer {SECRET_KEY}".encode()),
     (b"content-type", b"application/json"),
 ]
-
-
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 async def fill(app: TriggerMock, count: int, prefix: str) -> None:
@@ -71,10 +65,10 @@ def main(count: int, heap_too: bool = False) -> dict[str, int]:
     asyncio.run(fill(app, 100, "warm"))  # compile validators, fill caches
     app.store.reset()
     gc.collect()
-    rss_before = rss_kib()
+    rss_before = tree_rss_kib(os.getpid())
     asyncio.run(fill(app, count, "rss"))
     gc.collect()
-    rss = (rss_kib() - rss_before) * 1024
+    rss = (tree_rss_kib(os.getpid()) - rss_before) * 1024
     assert app.store.count() == count
     result = {"sessions": count, "rss_bytes_per_session": round(rss / count)}
     if heap_too:

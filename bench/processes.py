@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract_tests.targets import free_port
+
+__all__ = ["free_port"]
+
 BENCH_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "tr_dev_bench0000000000"
 CREATE_BODY = {
@@ -23,12 +26,6 @@ CREATE_BODY = {
     "triggerConfig": {"basePayload": {"chatId": "bench-chat"}, "tags": ["chat"]},
     "tags": ["user:user_12345"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def request(url: str, body: object = None, method: str | None = None) -> tuple[int, bytes]:

@@ -43,6 +43,7 @@ from .fidelity import Behaviour
 from .queries import DeepObjectParser, QueryValidator
 from .responses import error_response
 from .schema_issues import SchemaValidators
+from .security import token_info
 
 LANE_OPERATIONS: Final = (
     "create_session_v1",
@@ -223,10 +224,8 @@ class FastLane:
             )
         if lane.body is not None and lane.body_name in lane.arguments:
             kwargs[lane.body_name] = body
-        context: dict[str, Any] = {
-            "token_info": {"sub": principal.environment.id, "principal": principal},
-            "user": principal.environment.id,
-        }
+        info = token_info(principal)
+        context = {"token_info": info, "user": info["sub"]}
         kwargs.update((key, value) for key, value in context.items() if key in lane.arguments)
         self.answered += 1
         try:

@@ -30,6 +30,11 @@ ALLOWED_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
 access_logger = logging.getLogger("trigger_mock.access")
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (``name`` in lower case, as ASGI gives them)."""
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), None)
+
+
 class Cors:
     """CORS as the real API answers it: the request's ``Origin`` echoed (never ``*``),
     exposed JWT headers on every response, and every ``OPTIONS`` answered as a preflight
@@ -42,7 +47,7 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
+        origin = header(scope, b"origin")
         if scope["method"] == "OPTIONS":
             await self._preflight(origin, Headers(scope=scope), send)
             return
@@ -185,10 +190,7 @@ class AccessLog:
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status,
                     latency_ms=latency,
-                    authorization=next(
-                        (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"),
-                        None,
-                    ),
+                    authorization=header(scope, b"authorization"),
                     request_bytes=received,
                     response_bytes=sent,
                 )

@@ -22,7 +22,8 @@ from .s2 import s2_access_token
 Verifier = Callable[[ConnexionRequest], Awaitable[Any]]
 
 
-def _token_info(principal: Principal) -> dict[str, Any]:
+def token_info(principal: Principal) -> dict[str, Any]:
+    """What an operation gets as ``token_info`` (Connexion's ``user`` is its ``sub``)."""
     return {"sub": principal.environment.id, "principal": principal}
 
 
@@ -56,12 +57,12 @@ def api_security_handler(
                 return NO_VALUE
             claims = public_token_claims(credential)
             if claims is None:
-                return _token_info(authenticator.secret_key(credential))
+                return token_info(authenticator.secret_key(credential))
             operation = _operation_id(request)
             if operation in public_operations:
                 return NO_VALUE  # the publicAccessToken scheme takes it from here
             if operation in extra_public_operations:
-                return _token_info(authenticator.public_token(credential, claims))
+                return token_info(authenticator.public_token(credential, claims))
             raise InvalidApiKey()
 
         @staticmethod
@@ -70,7 +71,7 @@ def api_security_handler(
             claims = None if credential is None else public_token_claims(credential)
             if credential is None or claims is None:
                 return NO_VALUE
-            return _token_info(authenticator.public_token(credential, claims))
+            return token_info(authenticator.public_token(credential, claims))
 
     return ApiBearer
 

@@ -3,13 +3,18 @@ contract suite's (``contract_tests``), reused here."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import sys
 import time
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp
 
 from contract_tests.client import new_key
 from contract_tests.targets import ServedFake as ServerProcess
@@ -64,3 +69,52 @@ def status_and_json(raw: bytes) -> tuple[int, Any]:
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     return status, json.loads(body) if body else None
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+async def asgi_exchange(
+    app: ASGIApp,
+    method: str,
+    target: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    profile: Callable[[FrameType, str, Any], object] | None = None,
+) -> Answer:
+    """One request straight through an ASGI app: its status, sorted headers and body.
+    ``profile`` (a ``sys.setprofile`` function) is on only while the app runs."""
+    path, _, query = target.partition("?")
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if body is not None and "content-length" not in {k.lower() for k in headers}:
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    pending = [{"type": "http.request", "body": body or b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    started: list[MutableMapping[str, Any]] = []
+    chunks: list[bytes] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "root_path": "", "headers": raw_headers,
+        "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 50000),
+    }  # fmt: skip
+    sys.setprofile(profile)
+    try:
+        await app(scope, receive, send)
+    finally:
+        sys.setprofile(None)
+    return started[0]["status"], sorted(started[0]["headers"]), b"".join(chunks)

@@ -10,54 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.app import TriggerMock, create_app
+from mock_server.app import create_app
 from mock_server.clock import ControllableClock
 from mock_server.config import Settings
 from mock_server.fidelity import Fidelity
+from tests.support import Answer, asgi_exchange
 
 KEY = "tr_dev_lane0000000000"
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
-
-
-async def _exchange(
-    app: TriggerMock, method: str, target: str, body: bytes | None, headers: dict[str, str]
-) -> Answer:
-    path, _, query = target.partition("?")
-    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    if body is not None and "content-length" not in {k.lower() for k in headers}:
-        raw_headers.append((b"content-length", str(len(body)).encode()))
-    pending = [{"type": "http.request", "body": body or b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if pending:
-            return pending.pop()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    started: list[MutableMapping[str, Any]] = []
-    chunks: list[bytes] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            started.append(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(),
-        "query_string": query.encode(), "root_path": "", "headers": raw_headers,
-        "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 50000),
-    }  # fmt: skip
-    await app(scope, receive, send)
-    return started[0]["status"], sorted(started[0]["headers"]), b"".join(chunks)
 
 
 class Pair:
@@ -88,7 +54,7 @@ class Pair:
             merged["Authorization"] = f"Bearer {key}"
         merged.update(headers or {})
         lane, connexion = (
-            asyncio.run(_exchange(app, method, target, sent, merged)) for app in self.apps
+            asyncio.run(asgi_exchange(app, method, target, sent, merged)) for app in self.apps
         )
         assert lane == connexion, f"{method} {target} {sent!r}"
         return lane

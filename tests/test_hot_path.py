@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections import Counter
-from collections.abc import MutableMapping
 from types import FrameType
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 
 from mock_server.app import TriggerMock, create_app
 from mock_server.config import Settings
+from tests.support import asgi_exchange
 
 KEY = "tr_dev_hotpath000000"
 CREATE = {
@@ -31,8 +30,8 @@ CREATE = {
     "metadata": {"plan": "pro"},
 }
 # Python-level calls one request may make, warm: through Connexion, and in the fast lane.
-BUDGETS = {"create": 645, "retrieve": 521, "list": 624, "close": 738}
-LANE_BUDGETS = {"create": 143, "retrieve": 173, "list": 257, "close": 209}
+BUDGETS = {"create": 648, "retrieve": 525, "list": 627, "close": 741}
+LANE_BUDGETS = {"create": 147, "retrieve": 176, "list": 261, "close": 213}
 
 
 class Calls:
@@ -50,55 +49,14 @@ class Calls:
         return sum(self.names.values())
 
 
-async def _call(app: TriggerMock, method: str, path: str, body: Any, calls: Calls | None) -> int:
-    raw = b"" if body is None else json.dumps(body).encode()
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if delivered:
-            await asyncio.Event().wait()
-        delivered = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    statuses: list[int] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "server": ("127.0.0.1", 8080),
-        "client": ("127.0.0.1", 50000),
-        "headers": [
-            (b"host", b"127.0.0.1:8080"),
-            (b"authorization", f"Bearer {KEY}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(raw)).encode()),
-        ],
-    }
-    if calls is not None:
-        sys.setprofile(calls)
-    try:
-        await app(scope, receive, send)
-    finally:
-        sys.setprofile(None)
-    return statuses[0]
-
-
 def request(app: TriggerMock, method: str, path: str, body: Any = None) -> tuple[int, Calls]:
     calls = Calls()
-    return asyncio.run(_call(app, method, path, body, calls)), calls
+    raw = None if body is None else json.dumps(body).encode()
+    headers = {"Host": "127.0.0.1:8080", "Authorization": f"Bearer {KEY}"}
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+    status, _, _ = asyncio.run(asgi_exchange(app, method, path, raw, headers, profile=calls))
+    return status, calls
 
 
 def each_kind(app: TriggerMock, n: int) -> dict[str, tuple[int, Calls]]:
