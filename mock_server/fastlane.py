@@ -171,7 +171,7 @@ class FastLane:
         send: Send,
     ) -> None:
         authorization = content_type = length = None
-        for name, value in scope["headers"]:
+        for name, value in reversed(scope["headers"]):  # the first of repeated headers wins
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"content-type":

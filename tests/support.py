@@ -8,7 +8,7 @@ import json
 import socket
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -72,28 +72,39 @@ def status_and_json(raw: bytes) -> tuple[int, Any]:
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
 async def asgi_exchange(
     app: ASGIApp,
     method: str,
     target: str,
-    body: bytes | None,
-    headers: dict[str, str],
+    body: bytes | Sequence[bytes] | None,
+    headers: Headers,
     *,
     profile: Callable[[FrameType, str, Any], object] | None = None,
 ) -> Answer:
     """One request straight through an ASGI app: its status, sorted headers and body.
-    ``profile`` (a ``sys.setprofile`` function) is on only while the app runs."""
+
+    ``headers`` is a mapping or a list of pairs (to repeat a header); names are sent in
+    lower case, as ASGI servers pass them. ``body`` as a list of byte strings arrives in
+    that many messages, with no ``Content-Length`` added (a chunked upload); as bytes, in
+    one message with its length. ``profile`` (a ``sys.setprofile`` function) is on only
+    while the app runs."""
     path, _, query = target.partition("?")
-    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    if body is not None and "content-length" not in {k.lower() for k in headers}:
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in pairs]
+    chunks_in = [body] if isinstance(body, bytes) else list(body or [b""])
+    if isinstance(body, bytes) and "content-length" not in {k.lower() for k, _ in pairs}:
         raw_headers.append((b"content-length", str(len(body)).encode()))
-    pending = [{"type": "http.request", "body": body or b"", "more_body": False}]
+    pending = [
+        {"type": "http.request", "body": chunk, "more_body": n < len(chunks_in) - 1}
+        for n, chunk in enumerate(chunks_in)
+    ]
 
     async def receive() -> dict[str, Any]:
         if pending:
-            return pending.pop()
+            return pending.pop(0)
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 

@@ -44,19 +44,25 @@ class Pair:
         target: str,
         body: Any = None,
         *,
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
+        raw: bytes | list[bytes] | None = None,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
         key: str | None = KEY,
     ) -> Answer:
+        """The same request to both apps; their answers must be identical. ``headers`` as a
+        list of pairs replaces the default ones (to repeat or re-case them)."""
         sent = raw if raw is not None else None if body is None else json.dumps(body).encode()
-        merged = {"Content-Type": "application/json"} if sent is not None else {}
-        if key is not None:
-            merged["Authorization"] = f"Bearer {key}"
-        merged.update(headers or {})
+        pairs: list[tuple[str, str]]
+        if isinstance(headers, list):
+            pairs = headers
+        else:
+            defaults = {"Content-Type": "application/json"} if sent is not None else {}
+            if key is not None:
+                defaults["Authorization"] = f"Bearer {key}"
+            pairs = list({**defaults, **(headers or {})}.items())
         lane, connexion = (
-            asyncio.run(asgi_exchange(app, method, target, sent, merged)) for app in self.apps
+            asyncio.run(asgi_exchange(app, method, target, sent, pairs)) for app in self.apps
         )
-        assert lane == connexion, f"{method} {target} {sent!r}"
+        assert lane == connexion, f"{method} {target} {pairs} {sent!r}"
         return lane
 
     @property
@@ -143,23 +149,15 @@ FIELDS = st.fixed_dictionaries(
         "reason": JSON_VALUES,
     },
 )
-REQUESTS = st.lists(
-    st.tuples(
-        st.sampled_from(
-            [
-                ("POST", "/api/v1/sessions"),
-                ("PATCH", "/api/v1/sessions/e1"),
-                ("POST", "/api/v1/sessions/e1/close"),
-                ("POST", "/api/v1/sessions/e2/close"),
-                ("GET", "/api/v1/sessions/e2"),
-                ("GET", "/api/v1/sessions?page[size]=2&filter[tags]=a"),
-            ]
-        ),
-        FIELDS,
-    ),
-    min_size=1,
-    max_size=6,
-)
+ROUTES = [
+    ("POST", "/api/v1/sessions"),
+    ("PATCH", "/api/v1/sessions/e1"),
+    ("POST", "/api/v1/sessions/e1/close"),
+    ("POST", "/api/v1/sessions/e2/close"),
+    ("GET", "/api/v1/sessions/e2"),
+    ("GET", "/api/v1/sessions?page[size]=2&filter[tags]=a"),
+]
+REQUESTS = st.lists(st.tuples(st.sampled_from(ROUTES), FIELDS), min_size=1, max_size=6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -168,3 +166,98 @@ def test_random_requests_get_the_same_answers(requests: list[Any]) -> None:
     pair = Pair()
     for (method, target), body in requests:
         pair.send(method, target, None if method == "GET" else body)
+
+
+def _chunks(raw: bytes, pieces: int) -> list[bytes]:
+    """``raw`` cut into ``pieces`` messages (the last ones may be empty)."""
+    step = max(1, -(-len(raw) // pieces))
+    return [raw[n * step : (n + 1) * step] for n in range(pieces)]
+
+
+def _auth(value: str) -> tuple[str, str]:
+    return ("authorization", value)
+
+
+def _type(value: str = "application/json") -> tuple[str, str]:
+    return ("content-type", value)
+
+
+def _length(value: int | str) -> tuple[str, str]:
+    return ("content-length", str(value))
+
+
+CHUNKED = ("transfer-encoding", "chunked")
+
+
+@pytest.mark.parametrize("fidelity", list(Fidelity))
+def test_repeated_headers_odd_values_and_chunked_bodies(fidelity: Fidelity) -> None:
+    """What a server may pass on as it came: a header twice (the first counts, as in
+    Starlette's ``Headers`` and Node's parser), values in odd case or spacing, bodies in
+    several messages or without a length. The lane answers only where it is sure, and
+    either way as Connexion does."""
+    pair = Pair(fidelity)
+    _, _, created = pair.send("POST", "/api/v1/sessions", session("dup"))
+    key, token = _auth(f"Bearer {KEY}"), _auth(f"Bearer {json.loads(created)['publicAccessToken']}")
+    other = _auth("Bearer tr_dev_otherenvironment0")
+    body = json.dumps(session("dup2")).encode()
+    close, patch = json.dumps({"reason": "r"}).encode(), b'{"tags":["a"]}'
+    close_length, patch_length = _length(len(close)), _length(len(patch))
+    cases: list[tuple[str, str, bytes | list[bytes] | None, list[tuple[str, str]]]] = [
+        ("GET", "/api/v1/sessions", None, [token, key]),
+        ("GET", "/api/v1/sessions", None, [key, token]),
+        ("GET", "/api/v1/sessions/dup", None, [token, key]),
+        ("GET", "/api/v1/sessions/dup", None, [other, key]),
+        ("GET", "/api/v1/sessions/dup", None, [key, other]),
+        ("GET", "/api/v1/sessions/dup", None, [_auth(f"bearer {KEY}")]),
+        ("GET", "/api/v1/sessions/dup", None, [_auth(f"Bearer  {KEY} ")]),
+        ("POST", "/api/v1/sessions", body, [token, key, _type()]),
+        ("POST", "/api/v1/sessions", body, [key, _type("text/plain"), _type()]),
+        ("POST", "/api/v1/sessions", body, [key, _type(), _type("text/plain")]),
+        ("POST", "/api/v1/sessions", body, [key, _type("Application/JSON; charset=UTF-8")]),
+        ("POST", "/api/v1/sessions", body, [key, _type("application/vnd.api+json")]),
+        ("POST", "/api/v1/sessions", body, [key, _type(), _length(len(body)), _length(3)]),
+        ("POST", "/api/v1/sessions", _chunks(body, 3), [key, _type(), _length(len(body))]),
+        ("POST", "/api/v1/sessions", _chunks(body, 4), [key, _type(), CHUNKED]),
+        ("POST", "/api/v1/sessions/dup/close", _chunks(close, 2), [key, _type(), close_length]),
+        ("POST", "/api/v1/sessions/dup2/close", [b"", b""], [key, _type(), CHUNKED]),
+        ("PATCH", "/api/v1/sessions/dup", _chunks(patch, 5), [token, key, _type(), patch_length]),
+    ]  # fmt: skip
+    for method, target, raw, headers in cases:
+        pair.send(method, target, raw=raw, headers=headers)
+    assert pair.answered > 1  # the lane took the unambiguous ones
+
+
+AUTH_VARIANTS = st.sampled_from(["key", "token,key", "key,token", "bearer-lower", "none"])
+BODY_VARIANTS = st.sampled_from(["one", "split", "chunked"])
+
+
+@pytest.mark.parametrize("fidelity", list(Fidelity))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.tuples(st.sampled_from(ROUTES), FIELDS, AUTH_VARIANTS, BODY_VARIANTS), max_size=5)
+)
+def test_random_requests_with_header_and_body_variants(
+    fidelity: Fidelity, requests: list[Any]
+) -> None:
+    pair = Pair(fidelity)
+    _, _, created = pair.send("POST", "/api/v1/sessions", session("e1"))
+    token = json.loads(created)["publicAccessToken"]
+    for (method, target), fields, auth, shape in requests:
+        headers = {
+            "key": [_auth(f"Bearer {KEY}")],
+            "token,key": [_auth(f"Bearer {token}"), _auth(f"Bearer {KEY}")],
+            "key,token": [_auth(f"Bearer {KEY}"), _auth(f"Bearer {token}")],
+            "bearer-lower": [_auth(f"bearer {KEY}")],
+            "none": [],
+        }[auth]
+        raw: bytes | list[bytes] | None = None
+        if method != "GET":
+            encoded = json.dumps(fields).encode()
+            headers.append(_type())
+            if shape == "one":
+                raw = encoded
+            else:
+                raw = _chunks(encoded, 3)
+                if shape == "split":
+                    headers.append(_length(len(encoded)))
+        pair.send(method, target, raw=raw, headers=headers)
