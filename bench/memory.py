@@ -23,8 +23,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from processes import CREATE_BODY, SECRET_KEY, tree_rss_kib
 
-from mock_server.app import TriggerMock, create_app
-from mock_server.config import Settings
+from mock_server.app import MockApp, create_app
+from mock_server.core.settings import Settings
 
 HEADERS = [
     (b"authorization", f"Bearer {SECRET_KEY}".encode()),
@@ -32,7 +32,7 @@ HEADERS = [
 ]
 
 
-async def fill(app: TriggerMock, count: int, prefix: str) -> None:
+async def fill(app: MockApp, count: int, prefix: str) -> None:
     async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start" and message["status"] != 201:
             raise RuntimeError(f"create answered {message['status']}")
@@ -63,16 +63,16 @@ async def fill(app: TriggerMock, count: int, prefix: str) -> None:
 def main(count: int, heap_too: bool = False) -> dict[str, int]:
     app = create_app(Settings())
     asyncio.run(fill(app, 100, "warm"))  # compile validators, fill caches
-    app.store.reset()
+    app.state.store.reset()
     gc.collect()
     rss_before = tree_rss_kib(os.getpid())
     asyncio.run(fill(app, count, "rss"))
     gc.collect()
     rss = (tree_rss_kib(os.getpid()) - rss_before) * 1024
-    assert app.store.count() == count
+    assert app.state.store.count() == count
     result = {"sessions": count, "rss_bytes_per_session": round(rss / count)}
     if heap_too:
-        app.store.reset()
+        app.state.store.reset()
         gc.collect()
         tracemalloc.start()
         asyncio.run(fill(app, count, "heap"))

@@ -1,20 +1,16 @@
-"""The servers a benchmark runs: started on a free port, waited for, measured, stopped."""
+"""The servers a benchmark runs, each a :class:`mock_server.testing.ServedProcess` (the one
+way this project serves anything): started on a free port, waited for, measured, stopped."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-from contract_tests.targets import free_port
+from mock_server.testing import MockServer, ServedProcess, free_port
 
 __all__ = ["free_port"]
 
@@ -55,56 +51,6 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    started_at: float
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 600.0) -> float:
-        """Seconds from start until the server answers any HTTP request."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
-            try:
-                request(self.url + "/_mock/health")
-                return time.monotonic() - self.started_at
-            except OSError:
-                time.sleep(0.005)
-        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
-
-    def rss_kib(self) -> int:
-        return tree_rss_kib(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
-def start(name: str, command: list[str], port: int) -> Server:
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=BENCH_DIR, start_new_session=True
-    )
-    return Server(name, process, port, time.monotonic())
-
-
-def trigger_mock(port: int, *extra: str) -> list[str]:
-    serve = ["serve", "--port", str(port), "--s2-port", "-1", "--log-level", "warning"]
-    return [sys.executable, "-m", "mock_server", *serve, *extra]
-
-
 def prism(port: int) -> list[str]:
     binary = BENCH_DIR / "node_modules" / ".bin" / "prism"
     spec = BENCH_DIR.parent / "openapi.yaml"
@@ -126,15 +72,35 @@ def write_seed(path: Path, count: int, prefix: str = "stored") -> None:
     path.write_text(json.dumps({"environments": {SECRET_KEY: {"sessions": sessions}}}))
 
 
-def cold_start(port: int) -> float:
+def trigger_mock(*extra: str) -> MockServer:
+    """``trigger-mock serve`` as shipped, without the S2 port (nothing here writes to S2)."""
+    return MockServer("--s2-port", "-1", *extra)
+
+
+def served(name: str, stored: int = 0, seed: Path | None = None) -> ServedProcess:
+    """One of the compared servers, not yet started."""
+    if name == "trigger-mock":
+        return trigger_mock(*(() if seed is None else ("--seed-file", str(seed))))
+    port = free_port()
+    if name == "prism":  # npx runs Prism as a child: the whole group is stopped
+        return ServedProcess(prism(port), port, cwd=BENCH_DIR, group=True)
+    return ServedProcess(reference(port, stored), port, cwd=BENCH_DIR)
+
+
+def rss_kib(server: ServedProcess) -> int:
+    return tree_rss_kib(server.pid)
+
+
+def cold_start() -> float:
     """Seconds from spawning ``trigger-mock serve`` to its first ``201`` on create."""
-    server = start("trigger-mock", trigger_mock(port), port)
+    server = trigger_mock()
+    server.spawn()
     try:
         while True:
-            if server.process.poll() is not None:
+            if server.process is not None and server.process.poll() is not None:
                 raise RuntimeError("trigger-mock exited during cold start")
             try:
-                status, _ = request(server.url + "/api/v1/sessions", {**CREATE_BODY})
+                status, _ = request(server.base_url + "/api/v1/sessions", {**CREATE_BODY})
                 if status == 201:
                     return time.monotonic() - server.started_at
             except OSError:

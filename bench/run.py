@@ -29,12 +29,14 @@ import sse_fanout
 import tables
 from load import Load, Result, measured
 
+from mock_server.testing import ServedProcess
+
 SERVERS = ("trigger-mock", "prism", "reference")
 
 
-def scenarios(server: processes.Server, load: Load) -> dict[str, Any]:
+def scenarios(server: ServedProcess, load: Load) -> dict[str, Any]:
     """create, retrieve, list and close against one running server."""
-    url = server.url
+    url = server.base_url
     slack = 2 * load.connections  # requests in flight when wrk stopped may not exist
     create, warm = measured(url, "create", load, ("made",), ("warm",))
     assert warm is not None or load.warmup_seconds == 0
@@ -53,21 +55,16 @@ def scenarios(server: processes.Server, load: Load) -> dict[str, Any]:
 
 
 def run_server(name: str, stored: int, seed: Path, load: Load) -> dict[str, Any]:
-    port = processes.free_port()
-    command = {
-        "trigger-mock": lambda: processes.trigger_mock(port, "--seed-file", str(seed)),
-        "prism": lambda: processes.prism(port),
-        "reference": lambda: processes.reference(port, stored),
-    }[name]()
-    server = processes.start(name, command, port)
+    server = processes.served(name, stored, seed)
+    server.spawn()
     try:
-        ready = server.wait_ready()
-        rss_ready = server.rss_kib()
+        ready = server.wait_ready(timeout=600)
+        rss_ready = processes.rss_kib(server)
         measured_scenarios = scenarios(server, load)
         return {
             "ready_seconds": round(ready, 2),
             "rss_ready_mib": round(rss_ready / 1024, 1),
-            "rss_end_mib": round(server.rss_kib() / 1024, 1),
+            "rss_end_mib": round(processes.rss_kib(server) / 1024, 1),
             "scenarios": measured_scenarios,
         }
     finally:
@@ -80,14 +77,12 @@ def list_flatness(sizes: list[int], load: Load, work: Path) -> list[dict[str, An
     for size in sizes:
         seed = work / f"seed-{size}.json"
         processes.write_seed(seed, size)
-        port = processes.free_port()
-        server = processes.start(
-            "trigger-mock", processes.trigger_mock(port, "--seed-file", str(seed)), port
-        )
+        server = processes.served("trigger-mock", seed=seed)
+        server.spawn()
         try:
-            ready = server.wait_ready()
-            rss = server.rss_kib()
-            result, _ = measured(server.url, "list", load)
+            ready = server.wait_ready(timeout=600)
+            rss = processes.rss_kib(server)
+            result, _ = measured(server.base_url, "list", load)
         finally:
             server.stop()
             seed.unlink()
@@ -131,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name}", file=sys.stderr)
             report["servers"][name] = run_server(name, options.stored, seed, load)
         print("bench: cold start, SSE fan-out, list sizes", file=sys.stderr)
-        report["cold_start_seconds"] = statistics.median(
-            processes.cold_start(processes.free_port()) for _ in range(5)
-        )
+        report["cold_start_seconds"] = statistics.median(processes.cold_start() for _ in range(5))
         report["sse_fan_out"] = fan_out(options.readers)
         report["list_by_stored"] = list_flatness(sizes, Load(seconds=5, warmup_seconds=1), work)
         report["seeded_rss_kib_per_session"] = per_session_kib(report["list_by_stored"])
@@ -151,13 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fan_out(readers: int) -> dict[str, float]:
-    port = processes.free_port()
-    server = processes.start("trigger-mock", processes.trigger_mock(port), port)
-    try:
-        server.wait_ready()
-        return asyncio.run(sse_fanout.fan_out(server.url, port, readers, 10))
-    finally:
-        server.stop()
+    with processes.trigger_mock() as server:
+        return asyncio.run(sse_fanout.fan_out(server.base_url, server.port, readers, 10))
 
 
 if __name__ == "__main__":

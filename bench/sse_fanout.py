@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from contract_tests.targets import ServedFake
+from mock_server.testing import MockServer
 
 KEY = "tr_dev_benchfanout"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -92,7 +92,7 @@ async def fan_out(base_url: str, port: int, readers: int, rounds: int) -> dict[s
     }
 
 
-async def stalled(fake: ServedFake, stalled_readers: int, mib: int) -> dict[str, float]:
+async def stalled(fake: MockServer, stalled_readers: int, mib: int) -> dict[str, float]:
     record = b"x" * (64 * 1024)
 
     async def fill(ref: str) -> None:
@@ -107,7 +107,7 @@ async def stalled(fake: ServedFake, stalled_readers: int, mib: int) -> dict[str,
             for _ in range(mib * 16):
                 await client.post(f"/realtime/v1/sessions/{ref}/out/append", content=record)
 
-    pid = fake.process.pid
+    pid = fake.pid
     start = rss_mib(pid)
     await fill("alone")
     alone = rss_mib(pid) - start
@@ -130,8 +130,8 @@ async def stalled(fake: ServedFake, stalled_readers: int, mib: int) -> dict[str,
 async def main() -> None:
     readers = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-    fake = ServedFake("--log-level", "warning")
-    fake.wait_ready()
+    fake = MockServer("--log-level", "warning")
+    fake.start()
     try:
         result = {
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},

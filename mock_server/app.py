@@ -1,6 +1,7 @@
-"""Assembling the server: Connexion routes ``openapi.yaml`` (and the control plane's
-``openapi/admin.yaml``) to handler objects, with the fake's validators, security and
-error envelope plugged into Connexion's seams, and a few ASGI layers around it."""
+"""Assembling the server, in named steps: the state (stores, clock, ids, credentials), its
+initial content (a state file or a seed), the HTTP app (Connexion routing the specs to the
+handlers, with the fake's validators, security and error envelope in its seams, and the
+fast lane in front), and the edge around it all."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import connexion
-import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
 from connexion.options import SwaggerUIOptions
@@ -18,83 +18,62 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .agent import Agent, Script
-from .auth import Authenticator, Environments
-from .bodies import JsonBodyValidator
-from .channels import ChannelStore
-from .clock import ControllableClock
-from .config import Settings
-from .fastlane import FastLane, compile_lane
-from .fidelity import Behaviour
+from .auth.authenticator import Authenticator
+from .auth.environments import Environments
+from .channels.agent import Agent, Script
+from .channels.realtime import Realtime
+from .channels.streams import ChannelStore
+from .control.persistence import StateFileError, load, restore
+from .control.seeding import Seed
+from .core.clock import ControllableClock
+from .core.fidelity import Behaviour
+from .core.ids import IdSource
+from .core.settings import Settings
+from .core.specs import ADMIN_SPEC_PATH, S2_SPEC_PATH, api_spec_path, load_spec, operations
 from .handlers.admin import AdminHandlers
 from .handlers.channels import ChannelHandlers
+from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
-from .ids import IdSource
-from .journal import RequestJournal
-from .middleware import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
-from .operations import BuiltOnceApi
-from .persistence import StateFileError, load, restore
-from .queries import DeepObjectParser, QueryValidator
-from .realtime import Realtime
-from .responses import error_handler
-from .s2 import S2_BASE_PATH, S2Handlers
-from .schema_issues import SchemaValidators
-from .security import admin_security_handler, api_security_handler, s2_security_handler
-from .seeding import Seed
-from .store import SessionStore
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-def spec_path() -> Path:
-    """``openapi.yaml``: the copy inside an installed wheel, else the repository's."""
-    packaged = PACKAGE_DIR / "openapi.yaml"
-    return packaged if packaged.exists() else PACKAGE_DIR.parent / "openapi.yaml"
-
-
-def load_spec(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
-    assert isinstance(spec, dict)
-    return spec
-
-
-def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (op["operationId"], op)
-        for item in spec["paths"].values()
-        for method, op in item.items()
-        if method in HTTP_METHODS
-    ]
-
-
-def _handler_resolver(*handlers: object) -> Resolver:
-    """Each operationId names a method of one of ``handlers``."""
-
-    def resolve(operation_id: str) -> Any:
-        for candidate in handlers:
-            if hasattr(candidate, operation_id):
-                return getattr(candidate, operation_id)
-        raise AttributeError(f"no handler for operationId {operation_id!r}")
-
-    return Resolver(function_resolver=resolve)
+from .http.bodies import JsonBodyValidator
+from .http.connexion_internals import use_built_once_operations
+from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .http.fastlane import FastLane, compile_lane
+from .http.journal import RequestJournal
+from .http.queries import DeepObjectParser, QueryValidator
+from .http.responses import error_handler
+from .http.schema_issues import SchemaValidators
+from .http.security import (
+    PUBLIC_TOKEN_SCHEME,
+    admin_security_handler,
+    api_security_handler,
+    s2_security_handler,
+)
+from .s2.names import S2_BASE_PATH
+from .sessions.store import SessionStore
 
 
 @dataclass
-class TriggerMock:
-    """The assembled server: an ASGI app plus the state tests and the CLI reach into."""
+class State:
+    """Everything the fake knows and the parts that change it, with no HTTP in it."""
 
-    settings: Settings
     behaviour: Behaviour
+    clock: ControllableClock
+    ids: IdSource
+    environments: Environments
+    authenticator: Authenticator
     store: SessionStore
     channels: ChannelStore
     realtime: Realtime
     agent: Agent
     journal: RequestJournal
-    clock: ControllableClock
-    environments: Environments
-    authenticator: Authenticator
+
+
+@dataclass
+class MockApp:
+    """The assembled server: an ASGI app, and the state tests and the CLI reach into."""
+
+    settings: Settings
+    state: State
     operation_ids: list[str]
     validators: SchemaValidators
     lane: FastLane | None
@@ -109,8 +88,39 @@ def create_app(
     *,
     clock: ControllableClock | None = None,
     ids: IdSource | None = None,
-) -> TriggerMock:
+) -> MockApp:
     settings = settings or Settings()
+    state = build_state(settings, clock, ids)
+    api_spec = api_spec_for(state.behaviour)
+    seed = fill_state(settings, state, api_spec)
+    validators = SchemaValidators()
+    parser = query_parser(state.behaviour)
+    sessions = SessionHandlers(state.store, state.authenticator, state.behaviour)
+    asgi: ASGIApp = connexion_app(settings, state, api_spec, seed, sessions, validators, parser)
+    lane = None
+    if settings.fast_lane and not settings.validate_responses:
+        compiled = compile_lane(
+            api_spec,
+            handler_resolver(sessions),
+            parser_class=parser,
+            validators=validators,
+            behaviour=state.behaviour,
+        )
+        asgi = lane = FastLane(
+            asgi, compiled, authenticator=state.authenticator, behaviour=state.behaviour
+        )
+    return MockApp(
+        settings=settings,
+        state=state,
+        operation_ids=[op_id for op_id, _ in operations(api_spec)],
+        validators=validators,
+        lane=lane,
+        asgi=edge(asgi, state),
+    )
+
+
+def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSource | None) -> State:
+    """Empty stores, the clock, ids and credentials, wired to each other."""
     behaviour = Behaviour.of(settings.fidelity)
     clock = clock or ControllableClock()
     ids = ids or IdSource(clock, settings.seed)
@@ -124,136 +134,142 @@ def create_app(
     )
     channels = ChannelStore(clock)
     realtime = Realtime(store, channels, ids, clock)
+    script = Script() if settings.agent in ("off", "echo") else Script.load(Path(settings.agent))
     agent = Agent(
-        realtime,
-        authenticator,
-        ids,
-        script=Script() if settings.agent in ("off", "echo") else Script.load(Path(settings.agent)),
-        delay_seconds=settings.agent_delay_ms / 1000,
+        realtime, authenticator, ids, script=script, delay_seconds=settings.agent_delay_ms / 1000
     )
     if settings.agent != "off":
         agent.attach()
-    api_spec = load_spec(spec_path())
+    return State(
+        behaviour, clock, ids, environments, authenticator, store, channels, realtime, agent,
+        RequestJournal(),
+    )  # fmt: skip
+
+
+def api_spec_for(behaviour: Behaviour) -> dict[str, Any]:
+    """``openapi.yaml`` as this mode serves it."""
+    spec = load_spec(api_spec_path())
+    if behaviour.bad_period_ignored:
+        # The deployed server reads any period string and ignores what it cannot parse.
+        filters = spec["components"]["schemas"]["SessionsFilter"]["properties"]
+        del filters["createdAt"]["properties"]["period"]["pattern"]
+    return spec
+
+
+def fill_state(settings: Settings, state: State, api_spec: dict[str, Any]) -> Seed | None:
+    """The state file's content if it exists, else the seed file's; the seed, which a full
+    reset applies again."""
     seed = None if settings.seed_file is None else Seed.load(Path(settings.seed_file), api_spec)
-    restored = False
     if settings.state_file is not None:
         state_path = Path(settings.state_file)
         if state_path.exists():
-            restore(load(state_path), store, channels, environments, ids)
-            restored = True
-        elif not state_path.parent.is_dir():
+            restore(load(state_path), state.store, state.channels, state.environments, state.ids)
+            return seed
+        if not state_path.parent.is_dir():
             raise StateFileError(f"no directory {state_path.parent} for the state file")
-    if seed is not None and not restored:
-        seed.apply(realtime, environments)
-    if behaviour.bad_period_ignored:
-        # The deployed server reads any period string and ignores what it cannot parse.
-        filters = api_spec["components"]["schemas"]["SessionsFilter"]["properties"]
-        del filters["createdAt"]["properties"]["period"]["pattern"]
-    api_operations = operations(api_spec)
-    session_handlers = SessionHandlers(store, authenticator, behaviour, realtime)
-    public_operations = frozenset(
-        op_id
-        for op_id, op in api_operations
-        if any("publicAccessToken" in alternative for alternative in op.get("security", ()))
-    )
+    if seed is not None:
+        seed.apply(state.realtime, state.environments)
+    return seed
 
-    validators = SchemaValidators()
-    body_validator = functools.partial(
-        JsonBodyValidator, behaviour=behaviour, validators=validators
-    )
-    validator_map = {
-        "parameter": functools.partial(QueryValidator, validators=validators),
-        # JSON bodies everywhere; any type for the raw records channels take.
-        "body": MediaTypeDict({"*/*json": body_validator, "*/*": body_validator}),
-    }
-    parser = type(
-        "QueryParser", (DeepObjectParser,), {"split_lists": behaviour.split_comma_filters}
-    )
+
+def query_parser(behaviour: Behaviour) -> type[DeepObjectParser]:
+    return type("QueryParser", (DeepObjectParser,), {"split_lists": behaviour.split_comma_filters})
+
+
+def handler_resolver(*handlers: object) -> Resolver:
+    """Each operationId names a method of one of ``handlers``."""
+
+    def resolve(operation_id: str) -> Any:
+        for candidate in handlers:
+            if hasattr(candidate, operation_id):
+                return getattr(candidate, operation_id)
+        raise AttributeError(f"no handler for operationId {operation_id!r}")
+
+    return Resolver(function_resolver=resolve)
+
+
+def connexion_app(
+    settings: Settings,
+    state: State,
+    api_spec: dict[str, Any],
+    seed: Seed | None,
+    sessions: SessionHandlers,
+    validators: SchemaValidators,
+    parser: type[DeepObjectParser],
+) -> connexion.AsyncApp:
+    """Connexion routing the three specs to their handlers."""
+    behaviour = state.behaviour
+    body = functools.partial(JsonBodyValidator, behaviour=behaviour, validators=validators)
     app = connexion.AsyncApp(
         __name__,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
         validate_responses=settings.validate_responses,
-        validator_map=validator_map,
+        validator_map={
+            "parameter": functools.partial(QueryValidator, validators=validators),
+            # JSON bodies everywhere; any type for the raw records channels take.
+            "body": MediaTypeDict({"*/*json": body, "*/*": body}),
+        },
         uri_parser_class=parser,
         strict_validation=False,
     )
-    # Set before any add_api: Connexion keeps no public seam for its operation class.
-    app._middleware_app.api_cls = BuiltOnceApi
+    use_built_once_operations(app)
     # Connexion chains APIs that share a base path but loses all but the last two, so the
     # S2 endpoint gets its own base path, and comes first (a mount at "" matches anything).
     app.add_api(
-        load_spec(PACKAGE_DIR / "openapi" / "s2.yaml"),
+        load_spec(S2_SPEC_PATH),
         base_path=S2_BASE_PATH,
-        resolver=_handler_resolver(S2Handlers(channels)),
-        security_map={"bearer": s2_security_handler(environments)},
+        resolver=handler_resolver(S2Handlers(state.channels)),
+        security_map={"bearer": s2_security_handler(state.environments)},
+    )
+    channels = ChannelHandlers(
+        state.realtime, ping_seconds=settings.ping_seconds, s2_port=settings.s2_port
+    )
+    public_operations = frozenset(
+        op_id
+        for op_id, op in operations(api_spec)
+        if any(PUBLIC_TOKEN_SCHEME in alternative for alternative in op.get("security", ()))
+    )
+    api_bearer = api_security_handler(
+        state.authenticator,
+        public_operations=public_operations,
+        extra_public_operations=behaviour.public_token_operations,
     )
     app.add_api(
         api_spec,
         base_path="",
-        resolver=_handler_resolver(
-            session_handlers,
-            ChannelHandlers(realtime, ping_seconds=settings.ping_seconds, s2_port=settings.s2_port),
-        ),
-        security_map={
-            "bearer": api_security_handler(
-                authenticator,
-                public_operations=public_operations,
-                extra_public_operations=behaviour.public_token_operations,
-            )
-        },
+        resolver=handler_resolver(sessions, channels),
+        security_map={"bearer": api_bearer},
     )
-    admin_spec = load_spec(PACKAGE_DIR / "openapi" / "admin.yaml")
+    admin_spec = load_spec(ADMIN_SPEC_PATH)
     if settings.admin_token is None:
         admin_spec.pop("security", None)
-    journal = RequestJournal()
     admin = AdminHandlers(
-        store,
-        clock,
-        environments,
+        state.store,
+        state.clock,
+        state.environments,
         behaviour,
-        realtime=realtime,
-        agent=agent,
-        journal=journal,
+        realtime=state.realtime,
+        agent=state.agent,
+        journal=state.journal,
         seed=seed,
         admin_token_required=settings.admin_token is not None,
     )
     app.add_api(
         admin_spec,
         base_path="",
-        resolver=_handler_resolver(admin),
+        resolver=handler_resolver(admin),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},
     )
     render = error_handler(behaviour)
     for failure in (Exception, ProblemException, HTTPException):
         app.add_error_handler(failure, render)
+    return app
 
-    asgi: ASGIApp = app
-    fast_lane = None
-    if settings.fast_lane and not settings.validate_responses:
-        lane = compile_lane(
-            api_spec,
-            _handler_resolver(session_handlers),
-            parser_class=parser,
-            validators=validators,
-            behaviour=behaviour,
-        )
-        asgi = fast_lane = FastLane(asgi, lane, authenticator=authenticator, behaviour=behaviour)
-    if not behaviour.content_type_checked:
-        asgi = AssumeJsonBodies(asgi)
-    asgi = AccessLog(Cors(CanonicalPath(asgi, behaviour=behaviour)), journal=journal, clock=clock)
-    return TriggerMock(
-        settings=settings,
-        behaviour=behaviour,
-        store=store,
-        channels=channels,
-        realtime=realtime,
-        agent=agent,
-        journal=journal,
-        clock=clock,
-        environments=environments,
-        authenticator=authenticator,
-        operation_ids=[op_id for op_id, _ in api_operations],
-        validators=validators,
-        lane=fast_lane,
-        asgi=asgi,
-    )
+
+def edge(app: ASGIApp, state: State) -> ASGIApp:
+    """The layers every request passes first: access log and journal, CORS, path decoding,
+    and (deployed mode) every body read as JSON."""
+    if not state.behaviour.content_type_checked:
+        app = AssumeJsonBodies(app)
+    app = CanonicalPath(app, behaviour=state.behaviour)
+    return AccessLog(Cors(app), journal=state.journal, clock=state.clock)

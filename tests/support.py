@@ -1,5 +1,5 @@
-"""Helpers for the fake's own tests. The spec checker, keys and the server runner are the
-contract suite's (``contract_tests``), reused here."""
+"""Helpers for the fake's own tests: request bodies, raw HTTP and ASGI exchanges. Keys
+are the contract suite's; serving the fake is :class:`mock_server.testing.MockServer`."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
-from contract_tests.client import new_key
-from contract_tests.targets import ServedFake as ServerProcess
+from contract_tests.harness.client import new_key
 
-__all__ = ["ServerProcess", "new_key"]
+__all__ = ["new_key"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi.yaml"

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.responses import Response
 
 from .. import __version__
-from ..agent import Agent
-from ..auth import Environments
-from ..clock import ClockState, ControllableClock
-from ..errors import BadControlRequest
-from ..fidelity import Behaviour
-from ..ids import environment_id
-from ..journal import Query, RequestJournal
-from ..models import iso_ms, parse_iso_ms
-from ..realtime import Realtime
-from ..responses import json_response
-from ..seeding import Seed
-from ..store import SessionStore
-from .scripting import ChannelScripting
+from ..auth.environments import Environments, environment_id_of
+from ..channels.agent import Agent
+from ..channels.realtime import Realtime
+from ..control.records import write_records
+from ..control.seeding import Seed
+from ..core.clock import ClockState, ControllableClock
+from ..core.errors import BadControlRequest
+from ..core.fidelity import Behaviour
+from ..core.times import iso_ms, parse_iso_ms
+from ..http.journal import Query, RequestJournal
+from ..http.responses import json_response
+from ..sessions.store import SessionStore
 
 
 def _clock_wire(state: ClockState) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def _clock_wire(state: ClockState) -> dict[str, Any]:
     }
 
 
-class AdminHandlers(ChannelScripting):
+class AdminHandlers:
     def __init__(
         self,
         store: SessionStore,
@@ -54,9 +54,6 @@ class AdminHandlers(ChannelScripting):
         self.environments = environments
         self.behaviour = behaviour
         self.admin_token_required = admin_token_required
-
-    def _env_id(self, key_or_id: str) -> str:
-        return environment_id(key_or_id) if key_or_id.startswith("tr_") else key_or_id
 
     async def mock_health(self) -> Response:
         return json_response(
@@ -82,13 +79,13 @@ class AdminHandlers(ChannelScripting):
             if self.seed is not None:  # reset is a rebuild: back to the seeded state
                 self.seed.apply(self.realtime, self.environments)
         else:
-            dropped = self.store.reset(self._env_id(target))
-            self.realtime.reset(self._env_id(target))
+            dropped = self.store.reset(environment_id_of(target))
+            self.realtime.reset(environment_id_of(target))
         return json_response({"dropped": dropped})
 
     async def mock_sessions(self, environment: str | None = None) -> Response:
         now = self.clock.now_ms()
-        chosen = None if environment is None else self._env_id(environment)
+        chosen = None if environment is None else environment_id_of(environment)
         environments = []
         for env_id, sessions in self.store.snapshot(chosen).items():
             known = self.environments.by_id(env_id)
@@ -133,3 +130,8 @@ class AdminHandlers(ChannelScripting):
         else:
             state = self.clock.reset()
         return json_response(_clock_wire(state))
+
+    async def mock_write_records(self, session: str, io: str, body: dict[str, Any]) -> Response:
+        env_id = environment_id_of(body["environment"])
+        added = write_records(self.realtime, self.agent, env_id, unquote(session), io, body)
+        return json_response({"seqNums": added})

@@ -11,25 +11,24 @@ from urllib.parse import unquote
 from connexion import request
 from starlette.responses import Response
 
-from .. import access
-from ..channel_errors import (
+from ..auth import access
+from ..channels.errors import (
     InitializeOutNeedsSecretKey,
     OutNeedsSecretKey,
     ResourceNotFound,
     StreamNotFound,
 )
-from ..errors import SessionNotFound
-from ..realtime import OUT, Realtime, Target
-from ..responses import json_response
-from ..s2 import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name
-from ..sse import (
+from ..channels.realtime import OUT, Realtime, Target, names_of
+from ..channels.sse import (
     DEFAULT_TIMEOUT_SECONDS,
-    EventStream,
     Follow,
     parse_last_event_id,
     parse_timeout_seconds,
 )
-from .sessions import principal_of
+from ..http.responses import EventStream, json_response
+from ..http.security import principal_of
+from ..s2.names import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name
+from ..sessions.errors import SessionNotFound
 
 FLUSH_INTERVAL_MS = 200
 MAX_RETRIES = 10
@@ -186,8 +185,7 @@ class ChannelHandlers:
         env_id = principal.environment.id
         ref = unquote(session)
         found = self.realtime.sessions.lookup(env_id, ref)
-        keys = (ref,) if found is None else tuple(dict.fromkeys((ref, *found.scope_keys)))
-        access.to_write_channel(principal, keys, None, "in")
+        access.to_write_channel(principal, names_of(ref, found), None, "in")
         if found is None:
             raise ResourceNotFound()
         swap = self.realtime.sessions.swap_run(env_id, ref, body["callingRunId"])

@@ -8,8 +8,8 @@ from typing import Any
 import jwt
 import pytest
 
-from contract_tests.channels import records
-from contract_tests.client import ContractApi
+from contract_tests.harness.channels import records
+from contract_tests.harness.client import ContractApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.mock_only]
 

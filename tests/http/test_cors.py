@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.client import ContractApi
+from contract_tests.harness.client import ContractApi
 
 # Only the fake has these: the contract plugin runs them on its fake targets.
 pytestmark = [pytest.mark.anyio, pytest.mark.mock_only]

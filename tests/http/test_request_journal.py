@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.channels import append
-from contract_tests.client import ContractApi
+from contract_tests.harness.channels import append
+from contract_tests.harness.client import ContractApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.mock_only]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import ContractApi, new_key
+from contract_tests.harness.client import ContractApi, new_key
 
 # Only the fake has these: the contract plugin runs them on its fake targets.
 pytestmark = [pytest.mark.anyio, pytest.mark.mock_only]

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from mock_server.channel_errors import RecordTooLarge, S2SeqMismatch
-from mock_server.channels import BATCH_MAX_RECORDS, ChannelStore, StreamKey, metered_bytes
-from mock_server.clock import ControllableClock
-from mock_server.s2 import parse_stream_name, stream_name
-from mock_server.s2proto import (
+from mock_server.channels.errors import RecordTooLarge, S2SeqMismatch
+from mock_server.channels.streams import BATCH_MAX_RECORDS, ChannelStore, StreamKey, metered_bytes
+from mock_server.core.clock import ControllableClock
+from mock_server.s2.names import parse_stream_name, stream_name
+from mock_server.s2.proto import (
     TERMINAL,
     FrameReader,
     ProtoError,

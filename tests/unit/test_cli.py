@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.cli import parse_settings
-from mock_server.config import Settings
-from mock_server.fidelity import Fidelity
+from mock_server.core.fidelity import Fidelity
+from mock_server.core.settings import Settings
+from mock_server.server.cli import parse_settings
 
 
 def test_defaults() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract_tests.report import Report, rule_text
+from contract_tests.harness.report import Report, rule_text
 
 
 def test_rules_are_read_from_test_names() -> None:

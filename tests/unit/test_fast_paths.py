@@ -13,12 +13,12 @@ from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.app import load_spec, spec_path
-from mock_server.auth import sign_hs256
-from mock_server.errors import InvalidJson
-from mock_server.jsoncodec import dump_json, parse_json
-from mock_server.schema_issues import FORMATS, SchemaValidators, without_nullable
-from mock_server.seeding import Seed
+from mock_server.auth.tokens import sign_hs256
+from mock_server.control.seeding import Seed
+from mock_server.core.errors import InvalidJson
+from mock_server.core.jsoncodec import dump_json, parse_json
+from mock_server.core.specs import api_spec_path, load_spec
+from mock_server.http.schema_issues import FORMATS, SchemaValidators, without_nullable
 
 
 def test_tokens_are_byte_for_byte_what_pyjwt_signs() -> None:
@@ -72,7 +72,7 @@ def test_nullable_becomes_json_schema_null_and_cycles_survive() -> None:
 
 
 def _request_schemas() -> list[tuple[str, dict[str, Any]]]:
-    resolved = resolve_refs(load_spec(spec_path()))
+    resolved = resolve_refs(load_spec(api_spec_path()))
     found = []
     for path, item in resolved["paths"].items():
         for method, op in item.items():
@@ -114,7 +114,7 @@ def test_the_seed_file_fast_path_reads_json(tmp_path: Path) -> None:
     body: dict[str, Any] = {"type": "t", "externalId": "a", "taskIdentifier": "x"}
     body["triggerConfig"] = {"basePayload": {"n": 1}}
     seed.write_text(json.dumps({"environments": {"tr_dev_abcdef": {"sessions": [body]}}}))
-    loaded = Seed.load(seed, load_spec(spec_path()))
+    loaded = Seed.load(seed, load_spec(api_spec_path()))
     assert loaded.environments == {"tr_dev_abcdef": [body]}
 
 
@@ -123,6 +123,6 @@ def test_json_seed_files_keep_long_integers_exact(tmp_path: Path) -> None:
     body: dict[str, Any] = {"type": "t", "externalId": "a", "taskIdentifier": "x"}
     body["triggerConfig"] = {"basePayload": {"n": 123456789012345678901234567890}}
     seed.write_text(json.dumps({"environments": {"tr_dev_abcdef": {"sessions": [body]}}}))
-    loaded = Seed.load(seed, load_spec(spec_path()))
+    loaded = Seed.load(seed, load_spec(api_spec_path()))
     (entry,) = loaded.environments["tr_dev_abcdef"]
     assert entry["triggerConfig"]["basePayload"]["n"] == 123456789012345678901234567890

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from mock_server.clock import ControllableClock
-from mock_server.ids import IdSource, environment_id, is_cuid
+from mock_server.core.clock import ControllableClock
+from mock_server.core.ids import IdSource, environment_id, is_cuid
 
 
 class FakeTime:

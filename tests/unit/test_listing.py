@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from mock_server.clock import ControllableClock
-from mock_server.errors import QueryError
-from mock_server.ids import IdSource
-from mock_server.listing import ListQuery, SortedIds, paginate, parse_period
-from mock_server.session_input import NewSession
-from mock_server.store import EnvironmentState, SessionStore
+from mock_server.core.clock import ControllableClock
+from mock_server.core.errors import QueryError
+from mock_server.core.ids import IdSource
+from mock_server.sessions.durations import parse_period
+from mock_server.sessions.listing import ListQuery, SortedIds, paginate
+from mock_server.sessions.requests import NewSession
+from mock_server.sessions.store import EnvironmentState, SessionStore
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 

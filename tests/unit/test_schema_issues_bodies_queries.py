@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.bodies import strip_unknown
-from mock_server.errors import Issue, issues_text, join_path
-from mock_server.models import parse_iso_ms
-from mock_server.queries import DeepObjectParser
-from mock_server.schema_issues import FORMATS, SchemaValidators
+from mock_server.core.errors import Issue, issues_text, join_path
+from mock_server.core.times import parse_iso_ms
+from mock_server.http.bodies import strip_unknown
+from mock_server.http.queries import DeepObjectParser
+from mock_server.http.schema_issues import FORMATS, SchemaValidators
 
 
 @pytest.mark.parametrize(

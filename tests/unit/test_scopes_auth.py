@@ -5,15 +5,12 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from mock_server.auth import (
-    Authenticator,
-    Environments,
-    bearer_credential,
-    public_token_claims,
-)
-from mock_server.clock import ControllableClock
-from mock_server.errors import InvalidApiKey, InvalidPublicToken, UnknownTokenEnvironment
-from mock_server.scopes import Ability, Resource, Scope
+from mock_server.auth.authenticator import Authenticator
+from mock_server.auth.environments import Environments
+from mock_server.auth.errors import InvalidApiKey, InvalidPublicToken, UnknownTokenEnvironment
+from mock_server.auth.scopes import Ability, Resource, Scope
+from mock_server.auth.tokens import bearer_credential, public_token_claims
+from mock_server.core.clock import ControllableClock
 
 S = Resource("sessions", "chat:1")
 ANY_SESSION = Resource("sessions")

@@ -1,4 +1,4 @@
-"""The contract files themselves, and the fidelity table against README."""
+"""The contract files themselves, and the fidelity table against its page in docs/."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
-from mock_server.app import create_app, load_spec, operations
-from mock_server.config import Settings
-from mock_server.fidelity import DIFFERENCES, Behaviour, Fidelity, behaviour_fields, markdown_table
-from mock_server.listing import parse_period
+from mock_server.core.fidelity import (
+    DIFFERENCES,
+    Behaviour,
+    Fidelity,
+    behaviour_fields,
+    markdown_table,
+)
+from mock_server.core.specs import load_spec, operations
+from mock_server.sessions.durations import parse_period
 from tests.support import ADMIN_SPEC_PATH, ROOT, SPEC_PATH
 
 UPSTREAM_OPERATIONS = {
@@ -70,29 +75,6 @@ def test_body_limits_are_declared_on_the_body_schemas(spec: dict[str, Any]) -> N
     assert close["requestBody"]["required"] is False
 
 
-def test_every_operation_is_bound_to_a_handler() -> None:
-    app = create_app(Settings())
-    assert app.operation_ids == [
-        "create_session_v1",
-        "list_sessions_v1",
-        "retrieve_session_v1",
-        "update_session_v1",
-        "close_session_v1",
-        "generate_jwt_claims_v1",
-        "end_and_continue_session_v1",
-        "probe_session_channel_v1",
-        "subscribe_to_session_channel_v1",
-        "initialize_session_channel_v1",
-        "append_to_session_channel_v1",
-        "read_session_channel_records_v1",
-        "probe_session_side_channel_v1",
-        "subscribe_to_session_side_channel_v1",
-        "initialize_session_side_channel_v1",
-        "append_to_session_side_channel_v1",
-        "read_session_side_channel_records_v1",
-    ]
-
-
 def test_every_table_row_is_a_behaviour_and_really_differs() -> None:
     assert {row.name for row in DIFFERENCES} == behaviour_fields()
     assert len({row.name for row in DIFFERENCES}) == len(DIFFERENCES)
@@ -102,9 +84,9 @@ def test_every_table_row_is_a_behaviour_and_really_differs() -> None:
         assert getattr(Behaviour.of("documented"), row.name) == row.documented_value
 
 
-def test_readme_shows_the_fidelity_table_from_the_code() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert markdown_table() in readme
+def test_the_fidelity_page_shows_the_table_from_the_code() -> None:
+    page = (ROOT / "docs" / "fidelity.md").read_text()
+    assert markdown_table() in page
 
 
 def period_pattern(spec: dict[str, Any]) -> str:
@@ -126,7 +108,7 @@ def test_the_period_pattern_refuses_what_is_not_a_duration(spec: dict[str, Any],
 
 
 def test_the_external_id_patterns_trim_what_the_server_trims(spec: dict[str, Any]) -> None:
-    from mock_server.session_input import _JS_WHITESPACE, clean_external_id
+    from mock_server.sessions.requests import _JS_WHITESPACE, clean_external_id
 
     for schema in ("CreateSessionRequestBody", "UpdateSessionRequestBody"):
         rules = spec["components"]["schemas"][schema]["properties"]["externalId"]["allOf"]

@@ -6,19 +6,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mock_server.clock import ControllableClock
-from mock_server.errors import (
+from mock_server.core.clock import ControllableClock
+from mock_server.core.errors import ValidationFailed
+from mock_server.core.ids import IdSource
+from mock_server.sessions.errors import (
     ExternalIdImmutable,
     SessionClosed,
     SessionExpired,
     SessionNotFound,
-    ValidationFailed,
 )
-from mock_server.ids import IdSource
-from mock_server.listing import ListQuery
-from mock_server.models import SessionStatus
-from mock_server.session_input import NewSession, SessionChanges
-from mock_server.store import SessionStore
+from mock_server.sessions.listing import ListQuery
+from mock_server.sessions.model import SessionStatus
+from mock_server.sessions.requests import NewSession, SessionChanges
+from mock_server.sessions.store import SessionStore
 
 ENV = "cenv"
 

@@ -1,0 +1,1 @@
+"""The contract suite's machinery: what a rule file uses, and never a rule itself."""

@@ -1,0 +1,1 @@
+"""The contract rules: each test is named after the documented rule it checks."""

@@ -1,0 +1,101 @@
+"""Turning credentials into principals (who calls, and what they may do), and minting the
+tokens create hands out. Tokens are verified on every request against the fake's clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import jwt
+
+from ..core.clock import Clock
+from .environments import Environment, Environments
+from .errors import InvalidPublicToken, MissingScope, UnknownTokenEnvironment
+from .scopes import Ability, Resource
+from .tokens import JWT_AUDIENCE, JWT_ISSUER, sign_hs256, verify_hs256
+
+SESSION_TOKEN_SECONDS: Final = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: an environment, and what the credential allows there."""
+
+    environment: Environment
+    ability: Ability
+    is_public_token: bool
+
+    def require_any(self, action: str, resources: Sequence[Resource]) -> None:
+        if not self.ability.can_any(action, resources):
+            raise MissingScope()
+
+    def require_every(
+        self, action: str, resources: Sequence[Resource], *, otherwise: Sequence[Resource]
+    ) -> None:
+        if not self.ability.can_every(action, resources, otherwise=otherwise):
+            raise MissingScope()
+
+
+class Authenticator:
+    def __init__(self, environments: Environments, clock: Clock) -> None:
+        self.environments = environments
+        self._clock = clock
+
+    def secret_key(self, credential: str) -> Principal:
+        env = self.environments.by_key(credential)
+        return Principal(env, Ability.everything(), is_public_token=False)
+
+    def public_token(self, credential: str, claims: dict[str, Any]) -> Principal:
+        """Verify a public JWT whose unverified ``claims`` were already read."""
+        sub = claims.get("sub")
+        env = self.environments.by_id(sub) if isinstance(sub, str) else None
+        if env is None:
+            raise UnknownTokenEnvironment()
+        try:
+            verified = verify_hs256(credential, env.secret_key.encode())
+        except jwt.PyJWTError as exc:
+            raise InvalidPublicToken() from exc
+        self._check_times(verified)
+        scopes = verified.get("scopes")
+        granted = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
+        return Principal(env, Ability(granted), is_public_token=True)
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now = self._clock.now_ms() // 1000
+        for name in ("exp", "nbf", "iat"):
+            value = claims.get(name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise InvalidPublicToken()
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if exp is not None and exp <= now:
+            raise InvalidPublicToken()
+        if nbf is not None and nbf > now:
+            raise InvalidPublicToken()
+
+    def claims(self, env: Environment) -> dict[str, Any]:
+        """What ``POST /api/v1/auth/jwt/claims`` returns."""
+        return {"sub": env.id, "pub": True}
+
+    def sign(self, env: Environment, scopes: Iterable[str], *, seconds: int) -> str:
+        issued = self._clock.now_ms() // 1000
+        payload = {
+            "sub": env.id,
+            "pub": True,
+            "scopes": list(scopes),
+            "iss": JWT_ISSUER,
+            "aud": JWT_AUDIENCE,
+            "exp": issued + seconds,
+            "iat": issued,
+        }
+        return sign_hs256(payload, env.secret_key.encode())
+
+    def session_token(self, env: Environment, addressing_key: str) -> str:
+        """The one-hour token create returns, scoped to the session's addressing key (its
+        externalId, else its id)."""
+        key = addressing_key
+        return self.sign(
+            env, [f"read:sessions:{key}", f"write:sessions:{key}"], seconds=SESSION_TOKEN_SECONDS
+        )

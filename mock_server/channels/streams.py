@@ -1,0 +1,293 @@
+"""Session channels: durable, sequenced record streams (``.in`` / ``.out``, and named
+side channels), with part-id dedupe and wake-ups for live readers.
+
+The real server keeps each channel in an S2 stream; this module keeps the same shape in
+memory. A record has a sequence number (from 0, per stream), a timestamp, S2-style
+headers (``[[name, value], …]``) and a string body. A stream is addressed by the
+session's *canonical key* (its externalId if it has one, else its ``session_…`` id, or
+the URL's key when no session exists yet), so every URL form of one session meets on one
+stream.
+
+Readers never get a queue of their own: they hold a sequence number and read the shared
+record list from there, so a slow or stalled reader costs no memory beyond what it has
+not yet been sent. Waiting readers park a future that the next append resolves; the
+wake-up goes through ``call_soon_threadsafe``, so appends may come from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+
+from ..core.clock import Clock
+from ..core.jsoncodec import dump_json
+from .errors import RecordTooLarge, S2SeqMismatch
+
+MAX_RECORD_BYTES: Final = 1024 * 1024
+"""S2's per-record cap on a record's metered size."""
+RECORD_OVERHEAD_BYTES: Final = 8
+DEDUPE_WINDOW_MS: Final = 5 * 60 * 1000
+BATCH_MAX_RECORDS: Final = 1000
+BATCH_MAX_BYTES: Final = 1024 * 1024
+CONTROL_HEADER: Final = "trigger-control"
+
+Headers = tuple[tuple[str, str], ...]
+TRIM_COMMAND: Final[Headers] = (("", "trim"),)
+
+
+def _trim_point(body: str) -> int:
+    """The seq a trim keeps records from. S2 sends it as an 8-byte big-endian body; the
+    fake stores trim records with that number in decimal (see :mod:`mock_server.handlers.s2`)."""
+    return int(body) if body.isdigit() and body.isascii() else 0
+
+
+def metered_bytes(headers: Headers, body: str) -> int:
+    """S2's size of a record: 8 bytes, plus 2 per header, plus names, values and body."""
+    header_bytes = sum(2 + len(k.encode()) + len(v.encode()) for k, v in headers)
+    return RECORD_OVERHEAD_BYTES + header_bytes + len(body.encode("utf-8", "surrogatepass"))
+
+
+def envelope(data: Any, part_id: str) -> str:
+    """The record body the server writes for an appended part: ``{"data":…,"id":…}``."""
+    return dump_json({"data": data, "id": part_id}).decode("utf-8", "surrogatepass")
+
+
+class StreamKey(NamedTuple):
+    key: str
+    io: str
+    channel: str | None = None
+    """A named side channel, or ``None`` for the session's own ``.in`` / ``.out``."""
+
+    def describe(self) -> str:
+        named = f"channels/{self.channel}/" if self.channel else ""
+        return f"sessions/{self.key}/{named}{self.io}"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    seq_num: int
+    timestamp: int
+    headers: Headers
+    wire: bytes = field(repr=False)
+    """The record as S2's JSON (``seq_num``, ``timestamp``, ``headers``, ``body``): built
+    once and shared by every reader; the body is kept only in here."""
+
+    @classmethod
+    def make(cls, seq_num: int, timestamp: int, headers: Headers, body: str) -> Record:
+        wire = dump_json(
+            {
+                "seq_num": seq_num,
+                "timestamp": timestamp,
+                "headers": [list(h) for h in headers],
+                "body": body,
+            }
+        )
+        return cls(seq_num, timestamp, headers, wire)
+
+    @property
+    def body(self) -> str:
+        body = json.loads(self.wire)["body"]
+        assert isinstance(body, str)
+        return body
+
+    @property
+    def is_command(self) -> bool:
+        """S2 command records (trim, fence) carry one header with an empty name."""
+        return bool(self.headers) and self.headers[0][0] == ""
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+    @property
+    def control(self) -> str | None:
+        return self.header(CONTROL_HEADER)
+
+
+class Channel:
+    """One stream's records, its recent part ids, and the readers waiting on it."""
+
+    __slots__ = ("_parts", "_waiters", "records")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self._parts: dict[str, int] = {}  # part id -> expiry (ms); insertion = expiry order
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def tail(self) -> int:
+        """The sequence number the next record will get."""
+        return self.records[-1].seq_num + 1 if self.records else 0
+
+    def index_of(self, seq_num: int) -> int:
+        return bisect.bisect_left(self.records, seq_num, key=lambda r: r.seq_num)
+
+    def read(self, start: int) -> list[Record]:
+        """Records from ``start`` on, one batch's worth at most."""
+        batch: list[Record] = []
+        size = 0
+        first = self.index_of(start)
+        for record in self.records[first : first + BATCH_MAX_RECORDS]:
+            size += len(record.wire)
+            if batch and size > BATCH_MAX_BYTES:
+                break
+            batch.append(record)
+        return batch
+
+    def claim_part(self, part_id: str, now_ms: int, window_ms: int) -> bool:
+        """True if ``part_id`` was not seen in the window (and is now remembered)."""
+        while self._parts:  # forget expired ids, oldest first
+            seen, expiry = next(iter(self._parts.items()))
+            if expiry > now_ms:
+                break
+            del self._parts[seen]
+        if part_id in self._parts:
+            return False
+        self._parts[part_id] = now_ms + window_ms
+        return True
+
+    def trim(self, earliest: int) -> None:
+        del self.records[: self.index_of(min(earliest, self.tail - 1))]
+
+    def last_settling_record(self) -> Record | None:
+        """The newest record that is not an S2 command record."""
+        return next((r for r in reversed(self.records) if not r.is_command), None)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
+        self._waiters = []
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+AppendObserver = Callable[[str, StreamKey, Sequence[Record]], None]
+
+
+class ChannelStore:
+    """Every environment's channels. Streams come into being when first touched."""
+
+    def __init__(self, clock: Clock, *, dedupe_window_ms: int = DEDUPE_WINDOW_MS) -> None:
+        self.clock = clock
+        self.dedupe_window_ms = dedupe_window_ms
+        self.observers: list[AppendObserver] = []
+        self._lock = threading.RLock()
+        self._streams: dict[str, dict[StreamKey, Channel]] = {}
+        self.closing = False
+        """Set when the server stops: live readers end their streams."""
+        self.live_readers = 0
+        """Open SSE streams, over all channels."""
+        self.changes = 0
+        """Counts writes, so a saver can tell whether anything changed."""
+
+    def channel(self, env_id: str, stream: StreamKey) -> Channel:
+        with self._lock:
+            streams = self._streams.setdefault(env_id, {})
+            found = streams.get(stream)
+            if found is None:
+                found = streams[stream] = Channel()
+            return found
+
+    def peek(self, env_id: str, stream: StreamKey) -> Channel | None:
+        """The stream if anything ever touched it (a drain does not bring one into being)."""
+        with self._lock:
+            return self._streams.get(env_id, {}).get(stream)
+
+    def append(
+        self,
+        env_id: str,
+        stream: StreamKey,
+        items: Sequence[tuple[Headers, str]],
+        *,
+        part_id: str | None = None,
+        match_seq_num: int | None = None,
+    ) -> list[Record] | None:
+        """Append records atomically. With a ``part_id`` already seen on this stream in
+        the dedupe window, nothing is appended and ``None`` is returned. An S2 ``trim``
+        command record (header ``("", "trim")``, body the earliest seq to keep, in decimal)
+        drops the records before that seq."""
+        for headers, body in items:
+            size = metered_bytes(headers, body)
+            if size > MAX_RECORD_BYTES:
+                raise RecordTooLarge(size, MAX_RECORD_BYTES)
+        with self._lock:
+            channel = self.channel(env_id, stream)
+            if match_seq_num is not None and match_seq_num != channel.tail:
+                raise S2SeqMismatch(channel.tail)
+            now = self.clock.now_ms()
+            if part_id is not None and not channel.claim_part(part_id, now, self.dedupe_window_ms):
+                return None
+            seq = channel.tail
+            added = [Record.make(seq + i, now, h, b) for i, (h, b) in enumerate(items)]
+            channel.records.extend(added)
+            self.changes += 1
+            for headers, body in items:
+                if headers == TRIM_COMMAND:
+                    channel.trim(_trim_point(body))
+            channel._wake()
+        for observer in self.observers:
+            observer(env_id, stream, added)
+        return added
+
+    async def wait(self, channel: Channel, seen_tail: int, within: float) -> bool:
+        """Wait up to ``within`` seconds for a record at or after ``seen_tail``."""
+        with self._lock:
+            if channel.tail > seen_tail:
+                return True
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            channel._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), within)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock, contextlib.suppress(ValueError):
+                channel._waiters.remove(waiter)
+        return channel.tail > seen_tail
+
+    def reader_joined(self, delta: int) -> None:
+        with self._lock:
+            self.live_readers += delta
+
+    def close_readers(self) -> None:
+        """End every live reader's stream (the server is stopping)."""
+        with self._lock:
+            self.closing = True
+            for streams in self._streams.values():
+                for channel in streams.values():
+                    channel._wake()
+
+    def waiting_readers(self, env_id: str, stream: StreamKey) -> int:
+        with self._lock:
+            found = self._streams.get(env_id, {}).get(stream)
+            return 0 if found is None else len(found._waiters)
+
+    def reset(self, env_id: str | None = None) -> None:
+        with self._lock:
+            self.changes += 1
+            if env_id is None:
+                self._streams = {}
+            else:
+                self._streams.pop(env_id, None)
+
+    def streams(self, env_id: str) -> dict[StreamKey, Channel]:
+        with self._lock:
+            return dict(self._streams.get(env_id, {}))
+
+    def environment_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._streams)
+
+    def restore(self, env_id: str, stream: StreamKey, records: list[Record]) -> None:
+        """Put a stream's records back (a state file, a seed)."""
+        with self._lock:
+            self.channel(env_id, stream).records = records
+            self.changes += 1

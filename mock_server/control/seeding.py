@@ -1,0 +1,143 @@
+"""``--seed-file``: sessions (and their channel records) the fake starts with.
+
+YAML or JSON::
+
+    environments:
+      tr_dev_local123:                # a secret key: its environment
+        sessions:
+          - type: chat.agent          # a create body, checked against openapi.yaml
+            externalId: chat-1
+            taskIdentifier: my-chat
+            triggerConfig: {basePayload: {chatId: chat-1}}
+            close: {reason: done}     # optional: the session starts closed
+            channels:                 # optional records, in the control plane's forms
+              out:
+                - {data: {type: text-delta, id: t1, delta: hi}}
+                - {control: turn-complete}
+
+Every problem is reported with its place in the file, and nothing is loaded unless all of
+it is good. A full ``/_mock/reset`` goes back to the seeded state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from ..auth.environments import SECRET_KEY_PATTERN, Environments
+from ..channels.realtime import Realtime
+from ..channels.streams import StreamKey
+from ..core.errors import ApiError, Issue, join_path
+from ..core.jsoncodec import exact_orjson
+from ..http.connexion_internals import resolve_refs
+from ..http.schema_issues import SchemaValidators
+from ..sessions.requests import NewSession
+from .records import record_items
+
+_EXTRA_KEYS = ("close", "channels")
+_IOS = ("in", "out")
+
+
+class SeedFileError(ValueError):
+    """A seed file that cannot be loaded; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Seed:
+    environments: dict[str, list[dict[str, Any]]]
+    """Secret key → session entries, as read and checked."""
+
+    @classmethod
+    def load(cls, path: Path, spec: dict[str, Any]) -> Seed:
+        try:
+            text = path.read_text(encoding="utf-8")
+            try:  # JSON is YAML too, but orjson reads a large seed many times faster
+                document = exact_orjson(text)
+            except orjson.JSONDecodeError:
+                document = yaml.safe_load(text)
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise SeedFileError(f"seed file {path}: cannot be read: {exc}") from exc
+        problems: list[str] = []
+        envs = document.get("environments") if isinstance(document, dict) else None
+        if not isinstance(envs, dict) or not envs:
+            raise SeedFileError(f"seed file {path}: needs an `environments` mapping")
+        schema = resolve_refs(spec)["components"]["schemas"]["CreateSessionRequestBody"]
+        validators = SchemaValidators()
+        for key, env in envs.items():
+            where = f"environments.{key}"
+            if not isinstance(key, str) or not SECRET_KEY_PATTERN.match(key):
+                problems.append(f"{where}: not a secret key (tr_dev_…, tr_stg_…, …)")
+            sessions = env.get("sessions") if isinstance(env, dict) else None
+            if not isinstance(sessions, list):
+                problems.append(f"{where}: needs a `sessions` list")
+                continue
+            for n, entry in enumerate(sessions):
+                problems += _check(entry, f"{where}.sessions[{n}]", schema, validators)
+        if problems:
+            raise SeedFileError(f"seed file {path}:\n  " + "\n  ".join(problems))
+        return cls({key: env["sessions"] for key, env in envs.items()})
+
+    def apply(self, realtime: Realtime, environments: Environments) -> int:
+        """Create the sessions and records; returns how many sessions."""
+        count = 0
+        for key, entries in self.environments.items():
+            env = environments.by_key(key)
+            for n, entry in enumerate(entries):
+                body = {k: v for k, v in entry.items() if k not in _EXTRA_KEYS}
+                try:  # not announced: the agent must not answer what the seed already holds
+                    new = NewSession.from_body(body)
+                    session = realtime.sessions.create(env.id, new, announce=False).session
+                except ApiError as exc:
+                    where = f"environments.{key}.sessions[{n}]"
+                    raise SeedFileError(f"seed file: {where}: {exc}") from exc
+                canonical = session.addressing_key
+                for io, records in (entry.get("channels") or {}).items():
+                    items = record_items(records, realtime.ids)
+                    realtime.append_records(env.id, StreamKey(canonical, io), items)
+                if "close" in entry:
+                    reason = (entry["close"] or {}).get("reason")
+                    realtime.sessions.close(env.id, session.friendly_id, reason)
+                count += 1
+        return count
+
+
+def _check(
+    entry: Any, where: str, schema: dict[str, Any], validators: SchemaValidators
+) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"{where}: expected a session (a mapping)"]
+    body = {k: v for k, v in entry.items() if k not in _EXTRA_KEYS}
+    problems = [_describe(where, issue) for issue in validators.issues(schema, body)]
+    unknown = sorted(set(body) - set(schema.get("properties", {})))
+    problems += [f"{where}.{name}: not a field of a create body" for name in unknown]
+    if not problems:
+        try:
+            NewSession.from_body(body)
+        except ApiError as exc:
+            problems.append(f"{where}: {exc}")
+    close = entry.get("close")
+    if (
+        "close" in entry
+        and close is not None
+        and not (isinstance(close, dict) and isinstance(close.get("reason", ""), str))
+    ):
+        problems.append(f"{where}.close: expected {{reason: text}} or nothing")
+    channels = entry.get("channels") or {}
+    if not isinstance(channels, dict) or not set(channels) <= set(_IOS):
+        problems.append(f"{where}.channels: expected `in` and/or `out` lists")
+        return problems
+    for io, records in channels.items():
+        try:
+            record_items(records, None)
+        except (ApiError, TypeError, ValueError) as exc:
+            problems.append(f"{where}.channels.{io}: {exc}")
+    return problems
+
+
+def _describe(where: str, issue: Issue) -> str:
+    place = f"{where}.{join_path(issue.path)}" if issue.path else where
+    return f"{place}: {issue.message}"

@@ -1,0 +1,190 @@
+"""Where the documented API and the deployed server disagree: one table, one row each.
+
+The default mode, ``documented``, follows the published docs and OpenAPI file; ``deployed``
+follows what the deployed server does (read from its source). Code never branches on the
+mode itself: it reads the :class:`Behaviour` built from this table, so every difference is
+visible here and nowhere else. The table in ``docs/fidelity.md`` is generated from
+:data:`DIFFERENCES` and a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+class Fidelity(enum.StrEnum):
+    DOCUMENTED = "documented"
+    DEPLOYED = "deployed"
+
+
+class ValidationStyle(enum.StrEnum):
+    """How a body that fails validation is answered."""
+
+    DETAILS_422 = "422 with details"
+    MESSAGE_400 = "400 with one message"
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    name: str
+    topic: str
+    documented: str
+    deployed: str
+    documented_value: Any
+    deployed_value: Any
+
+    def pick(self, fidelity: Fidelity) -> Any:
+        if fidelity is Fidelity.DEPLOYED:
+            return self.deployed_value
+        return self.documented_value
+
+
+DIFFERENCES: tuple[Difference, ...] = (
+    Difference(
+        name="body_too_large_status",
+        topic="Body over its limit (32 KB create/update, 1 KB close)",
+        documented="`422`",
+        deployed='`413 {"error":"Request body too large"}`',
+        documented_value=422,
+        deployed_value=413,
+    ),
+    Difference(
+        name="body_size_needs_content_length",
+        topic="Body without a `Content-Length` header (chunked)",
+        documented="measured as it arrives",
+        deployed="`413`, whatever its size",
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="validation_style",
+        topic="Body that fails validation (types, sizes, `session_` externalId)",
+        documented='`422 {"error":…,"details":[…]}`',
+        deployed='`400 {"error":"Validation error: … at \\"path\\""}`',
+        documented_value=ValidationStyle.DETAILS_422,
+        deployed_value=ValidationStyle.MESSAGE_400,
+    ),
+    Difference(
+        name="content_type_checked",
+        topic="Body sent with a non-JSON `Content-Type`",
+        documented="`415`",
+        deployed="parsed as JSON anyway",
+        documented_value=True,
+        deployed_value=False,
+    ),
+    Difference(
+        name="missing_scope_status",
+        topic="Public token without the scope an operation needs",
+        documented="`401`",
+        deployed='`403 {"error":"Unauthorized","code":"unauthorized",…}`',
+        documented_value=401,
+        deployed_value=403,
+    ),
+    Difference(
+        name="public_token_operations",
+        topic="Public token on update / close",
+        documented='`401 {"error":"Invalid API key"}` (secret key only)',
+        deployed="accepted with an `admin` scope, else `403`",
+        documented_value=frozenset(),
+        deployed_value=frozenset({"update_session_v1", "close_session_v1"}),
+    ),
+    Difference(
+        name="create_scope_names_session",
+        topic="Public token creating a session",
+        documented="`write:sessions:{externalId}` is enough",
+        deployed="needs `write:sessions` without an id, or `write:tasks:{taskIdentifier}`",
+        documented_value=True,
+        deployed_value=False,
+    ),
+    Difference(
+        name="empty_close_body_rejected",
+        topic="Close with an empty body",
+        documented="`200` (the body is optional)",
+        deployed='`400 {"error":"Request body is empty"}`',
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="retrieve_not_found_deployed_style",
+        topic="Retrieve of an unknown session",
+        documented='`404 {"error":"Session not found"}`',
+        deployed='`404 {"error":"Not found"}` + `x-should-retry: false`',
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="cached_create_refreshes_trigger_config",
+        topic="Create with the `externalId` of an open session",
+        documented="row returned unchanged",
+        deployed="`triggerConfig` replaced by the request's, `updatedAt` bumped",
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="split_comma_filters",
+        topic="List filter values: `filter[tags]=a,b` (how the SDK sends arrays) or repeated keys",
+        documented="any of `a`, `b`, however sent",
+        deployed=(
+            'last value only, unsplit: the one tag `"a,b"`; `filter[status]=ACTIVE,CLOSED` is `400`'
+        ),
+        documented_value=True,
+        deployed_value=False,
+    ),
+    Difference(
+        name="bad_period_ignored",
+        topic="Unparseable `filter[createdAt][period]`",
+        documented="`400` Query Error",
+        deployed="filter silently ignored",
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="edge_cursors_deployed_style",
+        topic="List cursors at the ends of the list",
+        documented="`next`/`previous` present exactly when older/newer rows exist",
+        deployed="any `page[after]` page has `previous`; a short `page[before]` page has no `next`",
+        documented_value=False,
+        deployed_value=True,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """The table resolved for one mode: one typed attribute per row."""
+
+    fidelity: Fidelity
+    body_too_large_status: int
+    body_size_needs_content_length: bool
+    validation_style: ValidationStyle
+    content_type_checked: bool
+    missing_scope_status: int
+    public_token_operations: frozenset[str]
+    create_scope_names_session: bool
+    empty_close_body_rejected: bool
+    retrieve_not_found_deployed_style: bool
+    cached_create_refreshes_trigger_config: bool
+    split_comma_filters: bool
+    bad_period_ignored: bool
+    edge_cursors_deployed_style: bool
+
+    @classmethod
+    def of(cls, fidelity: Fidelity | str) -> Behaviour:
+        mode = Fidelity(fidelity)
+        return cls(fidelity=mode, **{row.name: row.pick(mode) for row in DIFFERENCES})
+
+
+def behaviour_fields() -> set[str]:
+    return {f.name for f in fields(Behaviour)} - {"fidelity"}
+
+
+def markdown_table() -> str:
+    """The table in ``docs/fidelity.md``, generated from :data:`DIFFERENCES`."""
+    lines = [
+        "| situation | `--fidelity documented` (default) | `--fidelity deployed` |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {row.topic} | {row.documented} | {row.deployed} |" for row in DIFFERENCES]
+    return "\n".join(lines)

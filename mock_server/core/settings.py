@@ -1,0 +1,39 @@
+"""Settings for one server: a frozen dataclass, filled from CLI options or
+``TRIGGER_MOCK_*`` environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .fidelity import Fidelity
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_keys: tuple[str, ...] = ()
+    fidelity: Fidelity = Fidelity.DOCUMENTED
+    seed: int | None = None
+    admin_token: str | None = None
+    log_level: str = "info"
+    validate_responses: bool = False
+    fast_lane: bool = True
+    """Answer the session operations in :mod:`mock_server.http.fastlane` (off when responses
+    are validated: Connexion validates them)."""
+    agent: str = "off"
+    """``off``, ``echo``, or the path of a reply script (YAML or JSON)."""
+    agent_delay_ms: int = 20
+    ping_seconds: float = 5.0
+    seed_file: str | None = None
+    """Start with the sessions and records in this YAML or JSON file."""
+    state_file: str | None = None
+    """Keep sessions and channel records in this file across restarts."""
+    s2_port: int | None = None
+    """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
+    ``None``: only on the main port, over HTTP/1.1."""
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

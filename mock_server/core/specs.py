@@ -1,0 +1,40 @@
+"""Where the specs are, and reading them.
+
+``openapi.yaml`` is the API's contract and the only route table; ``openapi/admin.yaml``
+describes the control plane and ``openapi/s2.yaml`` the fake's S2 endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+PACKAGE_DIR: Final = Path(__file__).resolve().parent.parent
+ADMIN_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "admin.yaml"
+S2_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "s2.yaml"
+HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def api_spec_path() -> Path:
+    """``openapi.yaml``: the copy inside an installed wheel, else the repository's."""
+    packaged = PACKAGE_DIR / "openapi.yaml"
+    return packaged if packaged.exists() else PACKAGE_DIR.parent / "openapi.yaml"
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path} is not an OpenAPI document")
+    return spec
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(operationId, operation)`` for every operation, in the spec's order."""
+    return [
+        (op["operationId"], op)
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    ]

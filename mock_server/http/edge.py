@@ -1,0 +1,193 @@
+"""The edge: ASGI layers around the fast lane and Connexion (CORS, path decoding, the
+access log and journal, and the deployed server's reading of content types).
+
+They wrap the whole app, so CORS headers also reach error responses and the access log
+sees every request, however it ended. Request headers are read by
+:mod:`mock_server.http.headers`, as the fast lane and the body validator read them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from urllib.parse import quote, unquote_to_bytes
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..core.clock import Clock
+from ..core.errors import Issue, ParamsError
+from ..core.fidelity import Behaviour
+from .headers import header
+from .journal import RequestJournal
+from .responses import JSON_TYPE, error_response
+
+EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
+_EXPOSE = b"access-control-expose-headers"
+_EXPOSED_VALUE = EXPOSED_HEADERS.encode()
+# A path of unreserved characters only is already in canonical form.
+_PLAIN_PATH = re.compile(rb"[A-Za-z0-9_.~/-]*")
+ALLOWED_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+
+access_logger = logging.getLogger("trigger_mock.access")
+
+
+class Cors:
+    """CORS as the real API answers it: the request's ``Origin`` echoed (never ``*``),
+    exposed JWT headers on every response, and every ``OPTIONS`` answered as a preflight
+    (``200 {}``) before authentication."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = header(scope, b"origin")
+        if scope["method"] == "OPTIONS":
+            await self._preflight(origin, header(scope, b"access-control-request-headers"), send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if origin:
+                    headers = MutableHeaders(scope=message)
+                    if "access-control-allow-origin" not in headers:
+                        headers["access-control-allow-origin"] = origin
+                        headers.add_vary_header("Origin")
+                raw = list(message.get("headers", ()))
+                if all(name.lower() != _EXPOSE for name, _ in raw):  # channel routes set theirs
+                    raw.append((_EXPOSE, _EXPOSED_VALUE))
+                    message["headers"] = raw
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    @staticmethod
+    async def _preflight(origin: str | None, requested: str | None, send: Send) -> None:
+        body = b"{}"
+        headers = [
+            (b"content-type", JSON_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+            (b"access-control-max-age", b"300"),
+        ]
+        vary = ["Access-Control-Request-Headers"]
+        if origin:
+            headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+            vary.insert(0, "Origin")
+        if requested:
+            headers.append((b"access-control-allow-headers", requested.encode("latin-1")))
+        headers.append((b"vary", ", ".join(vary).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class CanonicalPath:
+    """Decodes the raw path one segment at a time and re-encodes each segment in one
+    canonical percent-encoding, so an ``externalId`` holding ``/`` (sent as ``%2F``)
+    stays inside its segment. Handlers decode their path parameters with
+    :func:`urllib.parse.unquote`. A path that is not percent-encoded UTF-8 gets a 400."""
+
+    def __init__(self, app: ASGIApp, *, behaviour: Behaviour) -> None:
+        self.app = app
+        self.behaviour = behaviour
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # ASGI's raw_path has no query string, but some servers have sent one.
+            raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+            if _PLAIN_PATH.fullmatch(raw):
+                plain = raw.decode("ascii")
+                if plain != scope["path"]:
+                    scope = {**scope, "path": plain}
+                await self.app(scope, receive, send)
+                return
+            try:
+                segments = [unquote_to_bytes(s).decode("utf-8") for s in raw.split(b"/")]
+            except UnicodeDecodeError:
+                message = "The path is not valid percent-encoded UTF-8"
+                error = ParamsError([Issue("custom", message, ("path",))])
+                await error_response(error, self.behaviour)(scope, receive, send)
+                return
+            scope = {**scope, "path": "/".join(quote(s, safe="") for s in segments)}
+        await self.app(scope, receive, send)
+
+
+class AssumeJsonBodies:
+    """Treats every request body outside ``/_mock/`` as JSON whatever its declared
+    ``Content-Type`` (the deployed server reads bodies that way)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_mock/"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            if len(headers) != len(scope["headers"]):
+                headers.append((b"content-type", b"application/json"))
+                scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class AccessLog:
+    """One line per request (client, method, path, status, duration), and an entry in the
+    request journal for every request outside the control plane."""
+
+    def __init__(self, app: ASGIApp, *, journal: RequestJournal, clock: Clock) -> None:
+        self.app = app
+        self.journal = journal
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        at_ms = self.clock.now_ms()
+        status = 0
+        received = sent = 0
+
+        async def receive_and_count() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_count, send_and_note)
+        finally:
+            latency = (time.perf_counter() - started) * 1000
+            client = scope.get("client")
+            path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+            path = path.split("?", 1)[0]
+            access_logger.info(
+                '%s "%s %s" %d %.1fms',
+                client[0] if client else "-",
+                scope["method"],
+                path,
+                status,
+                latency,
+            )
+            if not path.startswith("/_mock/"):
+                self.journal.record(
+                    at_ms=at_ms,
+                    method=scope["method"],
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    status=status,
+                    latency_ms=latency,
+                    authorization=header(scope, b"authorization"),
+                    request_bytes=received,
+                    response_bytes=sent,
+                )

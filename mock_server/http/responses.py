@@ -1,0 +1,105 @@
+"""Building responses: JSON bodies, Server-Sent Events, and the one error envelope every
+failure goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from connexion.exceptions import (
+    NonConformingResponse,
+    ProblemException,
+    Unauthorized,
+    UnsupportedMediaTypeProblem,
+)
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from ..auth.errors import MissingApiKey
+from ..channels.sse import Follow
+from ..core.errors import (
+    ApiError,
+    HttpFailure,
+    MethodNotAllowed,
+    RouteNotFound,
+    UnsupportedMediaType,
+)
+from ..core.fidelity import Behaviour
+from ..core.jsoncodec import dump_json
+
+logger = logging.getLogger("trigger_mock")
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(dump_json(data), status_code=status, headers=headers, media_type=JSON_TYPE)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """Any exception raised while serving a request, as an :class:`ApiError`."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return UnsupportedMediaType()
+    if isinstance(exc, Unauthorized):
+        return MissingApiKey()
+    if isinstance(exc, NonConformingResponse):
+        logger.error("response does not conform to openapi.yaml: %s", exc.detail)
+        return ApiError(f"Response does not conform to openapi.yaml: {exc.detail}")
+    if isinstance(exc, ProblemException):
+        return HttpFailure(exc.status, str(exc.detail or exc.title))
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return RouteNotFound()
+        if exc.status_code == 405:
+            return MethodNotAllowed((exc.headers or {}).get("Allow"))
+        return HttpFailure(exc.status_code, str(exc.detail))
+    logger.error("unexpected error while serving a request", exc_info=exc)
+    return ApiError()
+
+
+def error_response(exc: Exception, behaviour: Behaviour) -> Response:
+    reply = as_api_error(exc).render(behaviour)
+    return json_response(reply.body, reply.status, reply.headers)
+
+
+ErrorHandler = Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]
+
+
+def error_handler(behaviour: Behaviour) -> ErrorHandler:
+    """Connexion error handler rendering every exception in the API's envelope."""
+
+    async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        response = error_response(exc, behaviour)
+        headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+        return ConnexionResponse(
+            status_code=response.status_code,
+            mimetype=JSON_TYPE,
+            body=response.body,
+            headers=headers,
+        )
+
+    return handle
+
+
+class EventStream(StreamingResponse):
+    """An SSE response that ends quietly when the server stops, even for a reader whose
+    socket is full (the server cancels it; that is the expected end, not an error)."""
+
+    def __init__(self, follow: Follow, headers: dict[str, str]) -> None:
+        super().__init__(follow.events(), media_type="text/event-stream", headers=headers)
+        self._channels = follow.channels
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            if not self._channels.closing:
+                raise

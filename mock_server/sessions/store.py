@@ -1,0 +1,315 @@
+"""Every session and every Sessions rule, with no HTTP in sight.
+
+One :class:`SessionStore` holds one :class:`EnvironmentState` per environment (per
+secret key). Methods take plain values, apply the API's rules, and raise the errors of
+:mod:`mock_server.sessions.errors`. A lock makes each call atomic, so concurrent creates
+of one ``externalId`` yield one session and concurrent closes one ``closedAt``.
+
+What other parts must do when a session starts or closes (the channels append a close
+record, the agent answers a first message) they register in :attr:`SessionStore.events`;
+the store tells them after the change, so no caller has to remember to.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..core.clock import Clock
+from ..core.ids import SESSION_PREFIX, IdSource
+from .errors import (
+    CallingRunNotFound,
+    EndAndContinueRefused,
+    ExternalIdImmutable,
+    SessionClosed,
+    SessionExpired,
+    SessionNotFound,
+)
+from .listing import ListQuery, Page, SessionIndex, paginate
+from .model import Session
+from .requests import UNSET, NewSession, SessionChanges
+
+Listener = Callable[[str, Session], None]
+"""Called with the environment id and the session, after the store's lock is released."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    session: Session
+    is_cached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    session: Session
+    newly: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunSwap:
+    session: Session
+    swapped: bool
+
+
+@dataclass(slots=True)
+class SessionEvents:
+    """Who wants to know when a session is created (not a cached create, not a session
+    restored from a file) or newly closed."""
+
+    created: list[Listener] = field(default_factory=list)
+    closed: list[Listener] = field(default_factory=list)
+
+    @staticmethod
+    def tell(listeners: list[Listener], env_id: str, session: Session) -> None:
+        for listener in listeners:
+            listener(env_id, session)
+
+
+class EnvironmentState:
+    """One environment's sessions and indexes."""
+
+    __slots__ = ("by_external", "index", "retired_runs", "sessions")
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, Session] = {}
+        self.by_external: dict[str, Session] = {}
+        self.index = SessionIndex()
+        self.retired_runs: set[str] = set()
+
+    def add(self, session: Session) -> None:
+        """Store a session and index it (a new one, or one restored as it was)."""
+        self.sessions[session.internal_id] = session
+        if session.external_id is not None:
+            self.by_external[session.external_id] = session
+        self.index.add(session)
+        if session.closed_at is not None:
+            self.index.closed.add(session.internal_id)
+
+    def lookup(self, ref: str) -> Session | None:
+        if ref.startswith(SESSION_PREFIX):
+            return self.sessions.get(ref[len(SESSION_PREFIX) :])
+        return self.by_external.get(ref)
+
+    def knows_run(self, run_id: str) -> bool:
+        return run_id in self.retired_runs or any(
+            s.current_run_id == run_id for s in self.sessions.values()
+        )
+
+    def find(self, ref: str, *, on_read: bool = False) -> Session:
+        """By ``session_…`` id, or else by externalId; both exact."""
+        found = self.lookup(ref)
+        if found is None:
+            raise SessionNotFound(on_read=on_read)
+        return found
+
+
+class SessionStore:
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        refresh_trigger_config_on_cached_create: bool = False,
+        deployed_edge_cursors: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.ids = ids
+        self._refresh_cached = refresh_trigger_config_on_cached_create
+        self._deployed_edges = deployed_edge_cursors
+        self._lock = threading.RLock()
+        self._environments: dict[str, EnvironmentState] = {}
+        self._strings: dict[str, str] = {}
+        self.changes = 0
+        """Counts writes, so a saver can tell whether anything changed."""
+        self.events = SessionEvents()
+
+    def _env(self, env_id: str) -> EnvironmentState:
+        """The environment's state, created on its first write."""
+        state = self._environments.get(env_id)
+        if state is None:
+            state = self._environments[env_id] = EnvironmentState()
+        return state
+
+    def _seen(self, env_id: str) -> EnvironmentState:
+        """The environment's state for a read: an empty one if it never wrote."""
+        return self._environments.get(env_id) or EnvironmentState()
+
+    def _shared(self, text: str) -> str:
+        """One copy of each repeated string (types, tasks, tags) across sessions."""
+        return self._strings.setdefault(text, text)
+
+    # --- operations ---------------------------------------------------------------------
+
+    def create(self, env_id: str, new: NewSession, *, announce: bool = True) -> Created:
+        """Create, or return the open session with the same externalId. ``announce``
+        ``False`` keeps a new session from the ``created`` listeners (a seed file's)."""
+        external_id = new.external_id
+        with self._lock:
+            env = self._env(env_id)
+            now = self.clock.now_ms()
+            existing = None if external_id is None else env.by_external.get(external_id)
+            if existing is not None:
+                self._refuse_reuse(existing, now)
+                if self._refresh_cached:
+                    existing.trigger_config = new.trigger_config
+                    existing.updated_at = now
+                    self.changes += 1
+                return Created(existing, is_cached=True)
+            if new.expires_at is not None and new.expires_at < now:
+                raise SessionExpired()
+            session = Session(
+                internal_id=self.ids.cuid(),
+                external_id=external_id,
+                type=self._shared(new.type),
+                task_identifier=self._shared(new.task_identifier),
+                trigger_config=new.trigger_config,
+                current_run_id=self.ids.run_id(),
+                tags=[self._shared(t) for t in new.tags],
+                metadata=new.metadata,
+                expires_at=new.expires_at,
+                created_at=now,
+                updated_at=now,
+            )
+            env.add(session)
+            self.changes += 1
+        if announce:
+            self.events.tell(self.events.created, env_id, session)
+        return Created(session, is_cached=False)
+
+    @staticmethod
+    def _refuse_reuse(existing: Session, now: int) -> None:
+        if existing.closed_at is not None:
+            raise SessionClosed()
+        if existing.is_expired(now):
+            raise SessionExpired()
+
+    def get(self, env_id: str, ref: str) -> Session:
+        with self._lock:
+            return self._seen(env_id).find(ref, on_read=True)
+
+    def update(self, env_id: str, ref: str, changes: SessionChanges) -> Session:
+        wanted_external = changes.external_id
+        with self._lock:
+            env = self._seen(env_id)
+            session = env.find(ref)
+            if wanted_external is not UNSET and wanted_external != session.external_id:
+                raise ExternalIdImmutable()
+            if changes.is_empty:
+                return session
+            if changes.tags is not UNSET:
+                tags = [self._shared(t) for t in changes.tags]
+                env.index.retag(session.internal_id, session.tags, tags)
+                session.tags = tags
+            if changes.metadata is not UNSET:
+                session.metadata = changes.metadata
+            session.updated_at = self.clock.now_ms()
+            self.changes += 1
+            return session
+
+    def close(self, env_id: str, ref: str, reason: str | None) -> Closed:
+        with self._lock:
+            env = self._seen(env_id)
+            session = env.find(ref)
+            if session.closed_at is not None:
+                return Closed(session, newly=False)
+            now = self.clock.now_ms()
+            session.closed_at = now
+            session.closed_reason = reason
+            session.updated_at = now
+            env.index.closed.add(session.internal_id)
+            self.changes += 1
+        self.events.tell(self.events.closed, env_id, session)
+        return Closed(session, newly=True)
+
+    def lookup(self, env_id: str, ref: str) -> Session | None:
+        """The session ``ref`` names, or ``None`` (channel routes work without one)."""
+        with self._lock:
+            return self._seen(env_id).lookup(ref)
+
+    def swap_run(self, env_id: str, ref: str, calling_run_id: str) -> RunSwap:
+        """end-and-continue: if ``calling_run_id`` is the session's current run, start a
+        new run and make it current; otherwise leave the session alone."""
+        with self._lock:
+            env = self._seen(env_id)
+            session = env.find(ref)
+            now = self.clock.now_ms()
+            if session.closed_at is not None:
+                raise EndAndContinueRefused("Cannot end-and-continue a closed session")
+            if session.is_expired(now):
+                raise EndAndContinueRefused("Cannot end-and-continue an expired session")
+            if session.current_run_id != calling_run_id and not env.knows_run(calling_run_id):
+                raise CallingRunNotFound()
+            if session.current_run_id != calling_run_id:
+                return RunSwap(session, swapped=False)
+            env.retired_runs.add(calling_run_id)
+            session.current_run_id = self.ids.run_id()
+            session.updated_at = now
+            self.changes += 1
+            return RunSwap(session, swapped=True)
+
+    def page(self, env_id: str, query: ListQuery) -> Page:
+        with self._lock:
+            env = self._seen(env_id)
+            return paginate(
+                env.index,
+                env.sessions,
+                env.by_external,
+                query,
+                now_ms=self.clock.now_ms(),
+                deployed_edges=self._deployed_edges,
+            )
+
+    # --- control plane ------------------------------------------------------------------
+
+    def adopt(self, env_id: str, session: Session) -> None:
+        """Put a stored session back (a state file), indexes and all: no events, since
+        nothing happened to it."""
+        with self._lock:
+            self._env(env_id).add(session)
+            self.changes += 1
+
+    def adopt_runs(self, env_id: str, retired_runs: Iterable[str]) -> None:
+        """Runs end-and-continue swapped out, restored with their sessions."""
+        with self._lock:
+            self._env(env_id).retired_runs.update(retired_runs)
+
+    def retired_runs(self, env_id: str) -> list[str]:
+        with self._lock:
+            return sorted(self._seen(env_id).retired_runs)
+
+    def reset(self, env_id: str | None = None) -> int:
+        """Forget every session (and restart ids), or one environment's sessions.
+        Returns how many sessions were dropped."""
+        with self._lock:
+            self.changes += 1
+            if env_id is not None:
+                dropped = self._environments.pop(env_id, None)
+                return 0 if dropped is None else len(dropped.sessions)
+            count = self.count()
+            self._environments = {}
+            self._strings = {}
+            self.ids.reset()
+            return count
+
+    def count(self, env_id: str | None = None) -> int:
+        with self._lock:
+            if env_id is not None:
+                return len(self._seen(env_id).sessions)
+            return sum(len(e.sessions) for e in self._environments.values())
+
+    def environment_ids(self) -> list[str]:
+        """Environments that have stored sessions since the last reset."""
+        with self._lock:
+            return list(self._environments)
+
+    def snapshot(self, env_id: str | None = None) -> dict[str, list[Session]]:
+        """Sessions per environment, oldest first."""
+        with self._lock:
+            chosen = self._environments
+            if env_id is not None:
+                chosen = {env_id: chosen[env_id]} if env_id in chosen else {}
+            return {
+                eid: sorted(state.sessions.values(), key=lambda s: s.internal_id)
+                for eid, state in chosen.items()
+            }

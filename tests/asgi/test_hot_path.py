@@ -1,0 +1,115 @@
+"""The hot path's guard in CI: work per request, counted, not timed.
+
+After warm-up a request must compile no schema validator, rebuild none of Connexion's
+per-operation decorators, never call ``inspect.signature``, and stay within a budget of
+Python function calls. These counts are the same on any machine, so a regression fails
+here even where nobody runs ``bench/``. Budgets are the measured counts (Connexion 3.3,
+Starlette 1.x) plus about 10%; raise one only with a benchmark run that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from mock_server.app import MockApp, create_app
+from mock_server.core.settings import Settings
+from tests.support import asgi_exchange
+
+KEY = "tr_dev_hotpath000000"
+CREATE = {
+    "type": "chat.agent",
+    "taskIdentifier": "my-chat-agent",
+    "triggerConfig": {"basePayload": {"chatId": "c"}, "tags": ["chat"]},
+    "tags": ["user:1"],
+    "metadata": {"plan": "pro"},
+}
+# Python-level calls one request may make, warm: through Connexion, and in the fast lane.
+BUDGETS = {"create": 648, "retrieve": 525, "list": 627, "close": 741}
+LANE_BUDGETS = {"create": 147, "retrieve": 176, "list": 261, "close": 213}
+
+
+class Calls:
+    """Python function calls made while it is on (``sys.setprofile``), by name."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            self.names[frame.f_code.co_qualname] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.names.values())
+
+
+def request(app: MockApp, method: str, path: str, body: Any = None) -> tuple[int, Calls]:
+    calls = Calls()
+    raw = None if body is None else json.dumps(body).encode()
+    headers = {"Host": "127.0.0.1:8080", "Authorization": f"Bearer {KEY}"}
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+    status, _, _ = asyncio.run(asgi_exchange(app, method, path, raw, headers, profile=calls))
+    return status, calls
+
+
+def each_kind(app: MockApp, n: int) -> dict[str, tuple[int, Calls]]:
+    """One create, retrieve, list and close; session ``s-{n}`` is the one made."""
+    return {
+        "create": request(app, "POST", "/api/v1/sessions", {**CREATE, "externalId": f"s-{n}"}),
+        "retrieve": request(app, "GET", f"/api/v1/sessions/s-{n}"),
+        "list": request(app, "GET", "/api/v1/sessions?page[size]=20&filter[status]=ACTIVE"),
+        "close": request(app, "POST", f"/api/v1/sessions/s-{n}/close", {"reason": "done"}),
+    }
+
+
+@pytest.fixture(params=["lane", "connexion"])
+def warm_app(request: pytest.FixtureRequest) -> MockApp:
+    """Warm, with the fast lane, and without it (as ``--validate-responses`` runs)."""
+    app = create_app(Settings(fast_lane=request.param == "lane"))
+    for n in range(3):
+        each_kind(app, n)
+    return app
+
+
+def test_warm_requests_compile_no_validators(warm_app: MockApp) -> None:
+    compiled = warm_app.validators.compiled
+    assert compiled > 0  # the warm-up did compile them
+    for n in range(10, 20):
+        statuses = {kind: status for kind, (status, _) in each_kind(warm_app, n).items()}
+        assert statuses == {"create": 201, "retrieve": 200, "list": 200, "close": 200}
+    assert warm_app.validators.compiled == compiled
+
+
+def test_warm_requests_rebuild_no_decorators(warm_app: MockApp) -> None:
+    for kind, (_, calls) in each_kind(warm_app, 30).items():
+        rebuilt = {
+            name: calls.names[name]
+            for name in ("signature", "BaseDecorator.decorate", "SchemaValidators._compile")
+            if calls.names[name]
+        }
+        assert rebuilt == {}, f"{kind} rebuilt per request: {rebuilt}"
+
+
+@pytest.mark.parametrize("kind", sorted(BUDGETS))
+def test_requests_stay_within_their_call_budget(warm_app: MockApp, kind: str) -> None:
+    status, calls = each_kind(warm_app, 40)[kind]
+    assert status in (200, 201)
+    budget = (LANE_BUDGETS if warm_app.lane else BUDGETS)[kind]
+    heaviest = ", ".join(f"{name} {count}" for name, count in calls.names.most_common(8))
+    assert calls.total <= budget, f"{kind}: {calls.total} calls; most: {heaviest}"
+
+
+def test_the_guard_sees_a_cold_request() -> None:
+    """A first request compiles validators and decorators: what the guard would catch."""
+    app = create_app(Settings(fast_lane=False))
+    _, calls = request(app, "POST", "/api/v1/sessions", {**CREATE, "externalId": "cold"})
+    assert calls.names["SchemaValidators._compile"] >= 1
+    assert calls.names["BaseDecorator.decorate"] == 1
+    assert calls.total > max(BUDGETS.values())

@@ -1,0 +1,44 @@
+"""The official Node SDK (pinned in ``tests/sdk/package.json``) against a served fake
+with the echo agent: the Sessions calls, the channels, and one chat turn through the
+SDK's browser chat transport. ``npm ci --prefix tests/sdk`` installs it (``.ci/run``
+does)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mock_server.testing import MockServer
+
+SDK_TESTS = Path(__file__).parent / "sdk"
+
+
+@pytest.fixture(scope="module")
+def echo_fake() -> Iterator[MockServer]:
+    fake = MockServer("--agent", "echo", "--validate-responses", "--log-level", "warning")
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js 20+ is needed for the SDK tests"
+    assert (SDK_TESTS / "node_modules" / "@trigger.dev" / "sdk").is_dir(), (
+        "the SDK is not installed: run `npm ci --prefix tests/sdk`"
+    )
+    result = subprocess.run(
+        [node, "--test", "--test-concurrency=1", "--test-reporter=tap"],
+        cwd=SDK_TESTS,
+        env={"TRIGGER_API_URL": echo_fake.base_url, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
