@@ -23,10 +23,14 @@ RUN python3 -m venv /opt/trigger-mock
 ENV PATH=/opt/trigger-mock/bin:$PATH
 
 WORKDIR /src
+# Exact, hash-checked versions from the lock file (the build backend included), then the
+# package itself with nothing else fetched.
+COPY requirements.lock ./
+RUN pip install --no-compile --require-hashes -r requirements.lock
 COPY pyproject.toml README.md openapi.yaml ./
 COPY mock_server ./mock_server
 COPY contract_tests ./contract_tests
-RUN pip install --no-compile . && rm -rf /src
+RUN pip install --no-compile --no-deps --no-build-isolation . && rm -rf /src
 
 RUN useradd --system --uid 10001 --home-dir /data --create-home trigger-mock
 USER 10001

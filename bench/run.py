@@ -1,14 +1,14 @@
 """The benchmark: trigger-mock beside Prism and a bare-ASGI reference, in one run.
 
     python bench/run.py [--seconds 10] [--stored 100000] [--list-sizes 1000,100000,1000000]
-                        [--readers 500] [--out bench/results] [--readme README.md]
+                        [--readers 500] [--out bench/results] [--page docs/performance.md]
 
 Every server gets the same wrk load (2 threads, 32 connections, 3 s warm-up) for create,
 retrieve, a page of the list with ``--stored`` sessions stored, and close. trigger-mock
 alone is then measured for cold start, list latency from the smallest to the largest
 stored count, resident memory per stored session, and one ``.out`` append fanned out to
 ``--readers`` SSE readers. Writes ``latest.json`` and ``latest.md`` under ``--out``, and
-with ``--readme`` puts the markdown between the README's benchmark markers.
+with ``--page`` puts the markdown between that page's benchmark markers.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=int, default=500)
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--page", type=Path, default=None)
     options = parser.parse_args(argv)
     load = Load(seconds=options.seconds, warmup_seconds=options.warmup)
     sizes = [int(size) for size in options.list_sizes.split(",")]
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     (options.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = tables.markdown(report)
     (options.out / "latest.md").write_text(markdown)
-    if options.readme is not None:
-        tables.put_in_readme(options.readme, markdown)
+    if options.page is not None:
+        tables.put_in_page(options.page, markdown)
     print(markdown)
     return 0
 

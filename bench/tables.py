@@ -1,4 +1,5 @@
-"""What a benchmark run reports: the machine, the ratios, and the markdown for README."""
+"""What a benchmark run reports: the machine, the ratios, and the markdown for
+``docs/performance.md``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 TIMES = "\u00d7"  # the multiplication sign
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+PAGE_START = "<!-- bench:start -->"
+PAGE_END = "<!-- bench:end -->"
 TARGETS = {
     "create_vs_prism": 1.5,
     "retrieve_vs_prism": 2.0,
@@ -125,9 +126,9 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def put_in_readme(readme: Path, table: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.index(README_START), text.index(README_END)
-    readme.write_text(
-        text[: start + len(README_START)] + "\n" + table + text[end:], encoding="utf-8"
+def put_in_page(page: Path, table: str) -> None:
+    text = page.read_text(encoding="utf-8")
+    start, end = text.index(PAGE_START), text.index(PAGE_END)
+    page.write_text(
+        text[: start + len(PAGE_START)] + "\n" + table + text[end:], encoding="utf-8"
     )

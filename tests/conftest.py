@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs small test suites
+pytest_plugins = ["pytester"]  # tests/http/test_pytest_plugin.py runs small test suites
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ class IdSource:
         self._last_stamp = 0
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
         # Ids need to be unique and unguessable enough for a fake, not cryptographic: a
-        # generator seeded from the OS once, not a system call per id (5% of a create).
+        # generator seeded from the OS once, not a system call per id (docs/performance.md).
         self._id_rng = self._rng or random.Random(secrets.randbits(128))
         self._fingerprint = _encode(self._id_rng.getrandbits(24), _BASE36, 4)
 

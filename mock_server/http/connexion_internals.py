@@ -3,7 +3,7 @@
 Connexion 3.3 has public seams for what the fake plugs in (validators, URI parser, security
 handlers, error handlers, resolver); the rest of :mod:`mock_server` uses only those. What
 they do not reach is here, pinned to Connexion 3.3 (``pyproject.toml``), so an upgrade has
-one module to check. ``tests/unit/test_layers.py`` fails if another module imports a
+one module to check. ``tests/unit/test_connexion_seams.py`` fails if another module imports a
 Connexion module or name that is not public.
 
 - Operations that build their decorator chain once: Connexion 3.3's ``AsyncOperation``

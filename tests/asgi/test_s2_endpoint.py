@@ -1,5 +1,5 @@
 """The fake's S2 endpoint in its binary forms (the JSON form is in the contract suite, and
-the Node SDK drives all three over HTTP/2 in tests/test_official_sdk.py)."""
+the Node SDK drives all three over HTTP/2 in tests/sdk/test_official_sdk.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fixtures installing trigger-mock gives any project (``mock_server.pytest_plugin``),
+"""The fixtures installing trigger-mock gives any project (``mock_server.testing.pytest_plugin``),
 tried the way a user would: a small test suite in a fresh directory, run by pytest."""
 
 from __future__ import annotations
