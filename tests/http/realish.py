@@ -1,7 +1,7 @@
 """A stand-in for a real target: the fake behind a proxy that hides ``/_mock/``, so the
 contract suite treats it as an implementation it knows nothing about.
 
-    python -m tests.realish UPSTREAM_URL PORT
+    python -m tests.http.realish UPSTREAM_URL PORT
 """
 
 from __future__ import annotations

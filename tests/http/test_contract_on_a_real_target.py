@@ -26,7 +26,7 @@ def realish() -> Iterator[tuple[str, str]]:
     fake.start()
     port = free_port()
     proxy = subprocess.Popen(
-        [sys.executable, "-m", "tests.realish", fake.base_url, str(port)], cwd=ROOT
+        [sys.executable, "-m", "tests.http.realish", fake.base_url, str(port)], cwd=ROOT
     )
     url = f"http://127.0.0.1:{port}"
     try:

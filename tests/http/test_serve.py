@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -89,6 +90,20 @@ def test_a_malformed_configured_key_is_refused_at_start() -> None:
     )
     assert result.returncode == 2
     assert "not a secret key" in result.stderr
+
+
+def test_serve_refuses_a_bad_seed_file(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("environments: {}", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--seed-file", str(seed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "needs an `environments` mapping" in result.stderr
 
 
 def test_a_taken_s2_port_is_refused_at_start() -> None:

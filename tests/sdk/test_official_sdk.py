@@ -1,7 +1,6 @@
 """The official Node SDK (pinned in ``tests/sdk/package.json``) against a served fake
 with the echo agent: the Sessions calls, the channels, and one chat turn through the
-SDK's browser chat transport. ``npm ci --prefix tests/sdk`` installs it (``.ci/run``
-does)."""
+SDK's browser chat transport. ``make test`` installs it from ``package-lock.json``."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import pytest
 
 from mock_server.testing import MockServer
 
-SDK_TESTS = Path(__file__).parent / "sdk"
+SDK_TESTS = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
     node = shutil.which("node")
     assert node, "Node.js 20+ is needed for the SDK tests"
     assert (SDK_TESTS / "node_modules" / "@trigger.dev" / "sdk").is_dir(), (
-        "the SDK is not installed: run `npm ci --prefix tests/sdk`"
+        "the SDK is not installed: `make test` installs it (npm ci --prefix tests/sdk)"
     )
     result = subprocess.run(
         [node, "--test", "--test-concurrency=1", "--test-reporter=tap"],

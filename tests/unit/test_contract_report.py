@@ -39,3 +39,14 @@ def test_lines_show_failures_and_skips_with_reasons() -> None:
     assert "  failed   b" in lines
     assert "  skipped  c  (needs the fake's /_mock/ control plane)" in lines
     assert all(" a" not in line.split("  ")[-1] for line in lines[1:])
+
+
+def test_in_process_targets_say_how_much_the_fast_lane_answered() -> None:
+    report = Report()
+    report.outcome("inprocess-documented", "test_a", "passed")
+    report.lane("inprocess-documented", 700, 1000)
+    report.lane("inprocess-documented", 12, 20)
+    report.outcome("https://staging.example", "test_a", "passed")
+    lines = report.lines(every_rule=False)
+    assert "  the fast lane answered 712 of its 1,020 API requests; Connexion the rest" in lines
+    assert sum("fast lane" in line for line in lines) == 1  # a URL target has no lane
