@@ -129,6 +129,4 @@ def markdown(report: dict[str, Any]) -> str:
 def put_in_page(page: Path, table: str) -> None:
     text = page.read_text(encoding="utf-8")
     start, end = text.index(PAGE_START), text.index(PAGE_END)
-    page.write_text(
-        text[: start + len(PAGE_START)] + "\n" + table + text[end:], encoding="utf-8"
-    )
+    page.write_text(text[: start + len(PAGE_START)] + "\n" + table + text[end:], encoding="utf-8")
