@@ -159,3 +159,37 @@ def test_threads_creating_one_external_id_get_one_session(store: SessionStore) -
     assert len({id(r.session) for r in results}) == 1
     page = store.page(ENV, ListQuery(size=100))
     assert len(page.rows) == 1
+
+
+def test_listeners_hear_of_each_new_session_and_each_first_close(store: SessionStore) -> None:
+    heard: list[tuple[str, str, str | None]] = []
+    store.events.created.append(lambda env, s: heard.append(("created", env, s.external_id)))
+    store.events.closed.append(lambda env, s: heard.append(("closed", env, s.closed_reason)))
+    store.create(ENV, new(external_id="a"))
+    store.create(ENV, new(external_id="a"))  # cached: nothing new
+    store.create(ENV, new(external_id="quiet"), announce=False)  # a seed's
+    store.close(ENV, "a", "done")
+    store.close(ENV, "a", "again")  # already closed
+    store.update(ENV, "a", SessionChanges(tags=["x"]))
+    restored = store.create("other", new(external_id="r"), announce=False).session
+    store.reset("other")
+    store.adopt("other", restored)  # back from a state file: nothing happened to it
+    assert heard == [("created", ENV, "a"), ("closed", ENV, "done")]
+
+
+def test_listeners_run_after_the_lock_is_released(store: SessionStore) -> None:
+    """A listener may wait on another thread that uses the store."""
+    seen: list[int] = []
+
+    def listener(env: str, session: object) -> None:
+        pool = ThreadPoolExecutor(1)
+        try:  # blocks, and times out, if the store's lock were still held
+            seen.append(pool.submit(store.count, env).result(timeout=2))
+        finally:
+            pool.shutdown(wait=False)
+
+    store.events.created.append(listener)
+    store.events.closed.append(listener)
+    store.create(ENV, new(external_id="a"))
+    store.close(ENV, "a", None)
+    assert seen == [1, 1]
