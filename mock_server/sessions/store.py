@@ -17,16 +17,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..core.clock import Clock
-from ..core.ids import SESSION_PREFIX, IdSource
+from ..core.ids import IdSource
+from .environment import EnvironmentState
 from .errors import (
     CallingRunNotFound,
     EndAndContinueRefused,
     ExternalIdImmutable,
     SessionClosed,
     SessionExpired,
-    SessionNotFound,
 )
-from .listing import ListQuery, Page, SessionIndex, paginate
+from .listing import ListQuery, Page, paginate
 from .model import Session
 from .requests import UNSET, NewSession, SessionChanges
 
@@ -64,44 +64,6 @@ class SessionEvents:
     def tell(listeners: list[Listener], env_id: str, session: Session) -> None:
         for listener in listeners:
             listener(env_id, session)
-
-
-class EnvironmentState:
-    """One environment's sessions and indexes."""
-
-    __slots__ = ("by_external", "index", "retired_runs", "sessions")
-
-    def __init__(self) -> None:
-        self.sessions: dict[str, Session] = {}
-        self.by_external: dict[str, Session] = {}
-        self.index = SessionIndex()
-        self.retired_runs: set[str] = set()
-
-    def add(self, session: Session) -> None:
-        """Store a session and index it (a new one, or one restored as it was)."""
-        self.sessions[session.internal_id] = session
-        if session.external_id is not None:
-            self.by_external[session.external_id] = session
-        self.index.add(session)
-        if session.closed_at is not None:
-            self.index.closed.add(session.internal_id)
-
-    def lookup(self, ref: str) -> Session | None:
-        if ref.startswith(SESSION_PREFIX):
-            return self.sessions.get(ref[len(SESSION_PREFIX) :])
-        return self.by_external.get(ref)
-
-    def knows_run(self, run_id: str) -> bool:
-        return run_id in self.retired_runs or any(
-            s.current_run_id == run_id for s in self.sessions.values()
-        )
-
-    def find(self, ref: str, *, on_read: bool = False) -> Session:
-        """By ``session_…`` id, or else by externalId; both exact."""
-        found = self.lookup(ref)
-        if found is None:
-            raise SessionNotFound(on_read=on_read)
-        return found
 
 
 class SessionStore:

@@ -51,12 +51,14 @@ class ServedProcess:
         command: Sequence[str],
         port: int,
         *,
+        name: str | None = None,
         env: dict[str, str] | None = None,
         cwd: str | Path | None = None,
         group: bool = False,
         ready_path: str = "/",
     ) -> None:
         self.command = list(command)
+        self.name = name or Path(self.command[0]).name
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self._env = env
@@ -107,12 +109,12 @@ class ServedProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command[:4]} exited early:\n{self.output()}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.output()}")
             if self.answering():
                 return time.monotonic() - self.started_at
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"{self.command[:4]} did not answer on {self.base_url}")
+        raise RuntimeError(f"{self.name} did not answer on {self.base_url}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         """Send ``sig`` and wait; after ``timeout`` seconds, kill. The exit status."""
@@ -150,22 +152,37 @@ class ServedProcess:
 
 
 class MockServer(ServedProcess):
-    """``trigger-mock serve ARGS`` on a free port (and a free S2 port unless ``ARGS`` say
-    otherwise). Use it as a context manager, or ``start()`` and ``stop()``::
+    """``trigger-mock serve ARGS`` on a free port. Unless ``ARGS`` or ``TRIGGER_MOCK_*``
+    variables (the process's, or ``env``) say otherwise, it also takes a free S2 port and
+    logs warnings only. Use it as a context manager, or ``start()`` and ``stop()``::
 
         with MockServer("--agent", "echo") as server:
             mock = server.handle()
             ...  # point your code at mock.base_url with mock.secret_key
     """
 
+    DEFAULTS = (
+        ("--s2-port", "TRIGGER_MOCK_S2_PORT", "0"),
+        ("--log-level", "TRIGGER_MOCK_LOG_LEVEL", "warning"),
+    )
+
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         port = free_port()
-        super().__init__(self.serve_command(port, *args), port, env=env, ready_path="/_mock/health")
+        environ = {**os.environ, **(env or {})}
+        defaults = [
+            part
+            for option, variable, value in self.DEFAULTS
+            if option not in args and variable not in environ
+            for part in (option, value)
+        ]
+        command = self.serve_command(port, *defaults, *args)
+        super().__init__(
+            command, port, name="trigger-mock serve", env=env, ready_path="/_mock/health"
+        )
 
     def serve_command(self, port: int, *args: str) -> list[str]:
         """The command line (a subclass may run another program that serves the fake)."""
-        options = ["--port", str(port), "--s2-port", "0", "--log-level", "warning", *args]
-        return [sys.executable, "-m", "mock_server", "serve", *options]
+        return [sys.executable, "-m", "mock_server", "serve", "--port", str(port), *args]
 
     def start(self, timeout: float = 30.0) -> MockServer:
         super().start(timeout)

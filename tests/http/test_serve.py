@@ -28,7 +28,7 @@ def server() -> Iterator[MockServer]:
 
 
 def test_startup_line_names_the_url_operations_and_fidelity() -> None:
-    process = MockServer("--fidelity", "deployed", "--seed", "3")
+    process = MockServer("--fidelity", "deployed", "--seed", "3", "--log-level", "info")
     process.start()
     httpx.get(f"{process.base_url}/_mock/health")
     assert process.stop() == 0

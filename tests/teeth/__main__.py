@@ -93,13 +93,13 @@ def check_one(mutant: Mutant, fidelity: str, examples: int) -> Verdict:
 class ServedMutant(MockServer):
     """A mutant as a child process (``python -m tests.teeth serve``)."""
 
-    def __init__(self, name: str, fidelity: str) -> None:
-        self.name = name
+    def __init__(self, mutant: str, fidelity: str) -> None:
+        self.mutant = mutant
         self.fidelity = fidelity
         super().__init__(env={"PYTHONWARNINGS": "ignore::DeprecationWarning"})
 
     def serve_command(self, port: int, *args: str) -> list[str]:
-        serve = ["serve", self.name, "--port", str(port), "--fidelity", self.fidelity]
+        serve = ["serve", self.mutant, "--port", str(port), "--fidelity", self.fidelity]
         return [sys.executable, "-m", "tests.teeth", *serve]
 
 

@@ -11,9 +11,10 @@ from mock_server.core.clock import ControllableClock
 from mock_server.core.errors import QueryError
 from mock_server.core.ids import IdSource
 from mock_server.sessions.durations import parse_period
+from mock_server.sessions.environment import EnvironmentState
 from mock_server.sessions.listing import ListQuery, SortedIds, paginate
 from mock_server.sessions.requests import NewSession
-from mock_server.sessions.store import EnvironmentState, SessionStore
+from mock_server.sessions.store import SessionStore
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 
