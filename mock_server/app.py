@@ -96,26 +96,17 @@ def create_app(
     validators = SchemaValidators()
     parser = query_parser(state.behaviour)
     sessions = SessionHandlers(state.store, state.authenticator, state.behaviour)
-    asgi: ASGIApp = connexion_app(settings, state, api_spec, seed, sessions, validators, parser)
+    app = connexion_app(settings, state, api_spec, seed, sessions, validators, parser)
     lane = None
-    if settings.fast_lane and not settings.validate_responses:
-        compiled = compile_lane(
-            api_spec,
-            handler_resolver(sessions),
-            parser_class=parser,
-            validators=validators,
-            behaviour=state.behaviour,
-        )
-        asgi = lane = FastLane(
-            asgi, compiled, authenticator=state.authenticator, behaviour=state.behaviour
-        )
+    if settings.fast_lane and not settings.validate_responses:  # else Connexion checks all
+        lane = fast_lane(app, state, api_spec, sessions, validators, parser)
     return MockApp(
         settings=settings,
         state=state,
         operation_ids=[op_id for op_id, _ in operations(api_spec)],
         validators=validators,
         lane=lane,
-        asgi=edge(asgi, state),
+        asgi=edge(lane or app, state),
     )
 
 
@@ -264,6 +255,25 @@ def connexion_app(
     for failure in (Exception, ProblemException, HTTPException):
         app.add_error_handler(failure, render)
     return app
+
+
+def fast_lane(
+    app: ASGIApp,
+    state: State,
+    api_spec: dict[str, Any],
+    sessions: SessionHandlers,
+    validators: SchemaValidators,
+    parser: type[DeepObjectParser],
+) -> FastLane:
+    """The session operations answered in front of ``app``, by the same handlers."""
+    compiled = compile_lane(
+        api_spec,
+        handler_resolver(sessions),
+        parser_class=parser,
+        validators=validators,
+        behaviour=state.behaviour,
+    )
+    return FastLane(app, compiled, authenticator=state.authenticator, behaviour=state.behaviour)
 
 
 def edge(app: ASGIApp, state: State) -> ASGIApp:
