@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -33,6 +34,15 @@ def session_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def refused_start(*args: str) -> str:
+    """Run ``trigger-mock serve ARGS``, which must refuse to start (status 2, before
+    serving anything); what it printed to stderr."""
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stdout + result.stderr
+    return result.stderr
 
 
 def wait_until_answering(url: str, timeout: float = 10.0) -> None:

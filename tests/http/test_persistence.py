@@ -4,8 +4,6 @@ reported, never dropped or overwritten."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 
 from mock_server.control.persistence import load
 from mock_server.testing import MockServer
-from tests.support import ROOT, new_key, session_body
+from tests.support import new_key, refused_start, session_body
 
 
 def served(state: Path) -> MockServer:
@@ -74,15 +72,7 @@ def test_a_damaged_file_is_reported_and_left_alone(
 ) -> None:
     state = tmp_path / "state.json"
     state.write_bytes(content)
-    result = subprocess.run(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--state-file", str(state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert message in result.stderr
+    assert message in refused_start("--state-file", str(state))
     assert state.read_bytes() == content
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mock_server.testing import MockServer
-from tests.support import ROOT, new_key, raw_http, session_body, status_and_json
+from tests.support import new_key, raw_http, refused_start, session_body, status_and_json
 
 pytestmark = pytest.mark.subprocess
 
@@ -81,29 +81,13 @@ def test_environment_variables_mirror_the_options() -> None:
 
 
 def test_a_malformed_configured_key_is_refused_at_start() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mock_server", "serve", "--secret-key", "sk_nope"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert "not a secret key" in result.stderr
+    assert "not a secret key" in refused_start("--secret-key", "sk_nope")
 
 
 def test_serve_refuses_a_bad_seed_file(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("environments: {}", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--seed-file", str(seed)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert "needs an `environments` mapping" in result.stderr
+    assert "needs an `environments` mapping" in refused_start("--seed-file", str(seed))
 
 
 def test_a_taken_s2_port_is_refused_at_start() -> None:
@@ -111,15 +95,8 @@ def test_a_taken_s2_port_is_refused_at_start() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--s2-port", str(port)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert result.returncode == 2
-    assert f"the S2 port {port} is taken" in result.stderr
+        stderr = refused_start("--s2-port", str(port))
+    assert f"the S2 port {port} is taken" in stderr
 
 
 def test_initialize_points_the_sdk_at_the_s2_listener_which_speaks_http2() -> None:
