@@ -40,8 +40,9 @@ def tool(name: str, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 def inspect(field: str) -> Any:
-    answer = tool("podman", "image", "inspect", IMAGE, "--format", "{{json .Config}}")
-    return json.loads(answer.stdout)[field]
+    """One field of the image's configuration (``Cmd``, ``User``, ``Healthcheck``)."""
+    template = "{{json .Config." + field + "}}"
+    return json.loads(tool("podman", "image", "inspect", IMAGE, "--format", template).stdout)
 
 
 @dataclass
@@ -76,12 +77,12 @@ def running() -> Iterator[Running]:
     if missing or tool("podman", "image", "exists", IMAGE, check=False).returncode:
         pytest.fail(f"no image {IMAGE}: build it first (make image, or bash .ci/image build)")
     command, user = inspect("Cmd"), inspect("User")
-    port = free_port()
+    port = free_port()  # the S2 port is left to the server: port + 1 is often taken here
     container = tool("buildah", "from", IMAGE).stdout.strip()
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
     runner = subprocess.Popen(
         [*SUDO, "buildah", *STORAGE, "run", "--isolation=chroot", "--network=host",
-         "-e", f"TRIGGER_MOCK_PORT={port}", "-e", f"TRIGGER_MOCK_S2_PORT={port + 1}",
+         "-e", f"TRIGGER_MOCK_PORT={port}", "-e", "TRIGGER_MOCK_S2_PORT=0",
          container, "--", *command],
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -89,7 +90,9 @@ def running() -> Iterator[Running]:
     try:
         deadline = time.monotonic() + 60
         while not pid:
-            assert runner.poll() is None, f"the image's command exited:\n{log.read()}"
+            if runner.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"the image's command exited ({runner.returncode}):\n{log.read()}")
             assert time.monotonic() < deadline, "the image's command did not answer"
             found = subprocess.run(["pgrep", "-u", user, "-f", SERVE], capture_output=True)
             if found.stdout and _answering(f"http://127.0.0.1:{port}/_mock/health"):
