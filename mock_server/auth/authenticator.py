@@ -95,7 +95,5 @@ class Authenticator:
     def session_token(self, env: Environment, addressing_key: str) -> str:
         """The one-hour token create returns, scoped to the session's addressing key (its
         externalId, else its id)."""
-        key = addressing_key
-        return self.sign(
-            env, [f"read:sessions:{key}", f"write:sessions:{key}"], seconds=SESSION_TOKEN_SECONDS
-        )
+        scopes = [f"read:sessions:{addressing_key}", f"write:sessions:{addressing_key}"]
+        return self.sign(env, scopes, seconds=SESSION_TOKEN_SECONDS)

@@ -225,3 +225,25 @@ async def test_after_a_reset_the_agent_starts_afresh(chat: Chat) -> None:
     # regenerate has no earlier message to repeat.
     assert out[0]["data"]["type"] == "start"
     assert text_of(out) == "echo: "
+
+
+async def test_sessions_from_a_seed_file_are_not_answered_again(tmp_path: Path) -> None:
+    """A seed holds its own conversation: a reset that re-applies it (with the agent
+    running) answers nothing, while the same first message through the API is answered."""
+    key = new_key()
+    first = json.loads(chat_message("hello"))["payload"]
+    seeded = session_body(externalId="seeded", triggerConfig={"basePayload": first})
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"environments": {key: {"sessions": [seeded]}}}))
+    mock = create_app(Settings(agent="echo", agent_delay_ms=0, seed_file=str(seed)))
+    transport = httpx.ASGITransport(app=mock)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
+        assert (await client.post("/_mock/reset")).status_code == 200
+        created = await client.post(
+            "/api/v1/sessions",
+            json={**seeded, "externalId": "live"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert created.status_code == 201
+        await Chat(client, key, "live").turn()  # the agent does answer a first message
+        assert await Chat(client, key, "seeded").out() == []
