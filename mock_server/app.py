@@ -20,9 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth.authenticator import Authenticator
 from .auth.environments import Environments
+from .auth.ratelimit import LimitPolicy, RateLimiter
 from .channels.agent import Agent, Script
 from .channels.realtime import Realtime
 from .channels.streams import ChannelStore
+from .control.faults import load_faults
 from .control.persistence import StateFileError, load, restore
 from .control.seeding import Seed
 from .core.clock import ControllableClock
@@ -32,15 +34,19 @@ from .core.settings import Settings
 from .core.specs import ADMIN_SPEC_PATH, S2_SPEC_PATH, api_spec_path, load_spec, operations
 from .handlers.admin import AdminHandlers
 from .handlers.channels import ChannelHandlers
+from .handlers.failures import FailureHandlers
 from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
 from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
 from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .http.failures.layer import Failures
+from .http.failures.rules import FaultBook, RuleReader
 from .http.fastlane import FastLane, compile_lane
 from .http.journal import RequestJournal
 from .http.queries import DeepObjectParser, QueryValidator
 from .http.responses import error_handler
+from .http.routes import OperationRoutes
 from .http.schema_issues import SchemaValidators
 from .http.security import (
     PUBLIC_TOKEN_SCHEME,
@@ -66,6 +72,8 @@ class State:
     realtime: Realtime
     agent: Agent
     journal: RequestJournal
+    faults: FaultBook
+    limiter: RateLimiter
 
 
 @dataclass
@@ -93,10 +101,15 @@ def create_app(
     state = build_state(settings, clock, ids)
     api_spec = api_spec_for(state.behaviour)
     seed = fill_state(settings, state, api_spec)
+    routes = OperationRoutes([("", api_spec), (S2_BASE_PATH, load_spec(S2_SPEC_PATH))])
+    admin_spec = load_spec(ADMIN_SPEC_PATH)
+    failures = failure_handlers(settings, state, admin_spec, routes)
     validators = SchemaValidators()
     parser = query_parser(state.behaviour)
     sessions = SessionHandlers(state.store, state.authenticator, state.behaviour)
-    app = connexion_app(settings, state, api_spec, seed, sessions, validators, parser)
+    app = connexion_app(
+        settings, state, api_spec, admin_spec, seed, sessions, failures, validators, parser
+    )
     lane = None
     if settings.fast_lane and not settings.validate_responses:  # else Connexion checks all
         lane = fast_lane(app, state, api_spec, sessions, validators, parser)
@@ -106,7 +119,7 @@ def create_app(
         operation_ids=[op_id for op_id, _ in operations(api_spec)],
         validators=validators,
         lane=lane,
-        asgi=edge(lane or app, state),
+        asgi=edge(lane or app, state, routes),
     )
 
 
@@ -131,9 +144,10 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
     )
     if settings.agent != "off":
         agent.attach()
+    limiter = RateLimiter(LimitPolicy.parse(settings.rate_limit), authenticator, clock)
     return State(
         behaviour, clock, ids, environments, authenticator, store, channels, realtime, agent,
-        RequestJournal(),
+        RequestJournal(), FaultBook(), limiter,
     )  # fmt: skip
 
 
@@ -163,6 +177,24 @@ def fill_state(settings: Settings, state: State, api_spec: dict[str, Any]) -> Se
     return seed
 
 
+def failure_handlers(
+    settings: Settings, state: State, admin_spec: dict[str, Any], routes: OperationRoutes
+) -> FailureHandlers:
+    """The fault rules and the limiter's control, with the ``--faults`` file's rules in
+    force."""
+    reader = RuleReader(admin_spec["components"]["schemas"]["FaultRule"], routes.ids)
+    faults_file = None if settings.faults_file is None else Path(settings.faults_file)
+    if faults_file is not None:
+        load_faults(faults_file, reader, state.faults)
+    return FailureHandlers(
+        state.faults,
+        reader,
+        state.limiter,
+        faults_file=faults_file,
+        start_policy=state.limiter.policy,
+    )
+
+
 def query_parser(behaviour: Behaviour) -> type[DeepObjectParser]:
     return type("QueryParser", (DeepObjectParser,), {"split_lists": behaviour.split_comma_filters})
 
@@ -183,8 +215,10 @@ def connexion_app(
     settings: Settings,
     state: State,
     api_spec: dict[str, Any],
+    admin_spec: dict[str, Any],
     seed: Seed | None,
     sessions: SessionHandlers,
+    failures: FailureHandlers,
     validators: SchemaValidators,
     parser: type[DeepObjectParser],
 ) -> connexion.AsyncApp:
@@ -225,13 +259,6 @@ def connexion_app(
         public_operations=public_operations,
         extra_public_operations=behaviour.public_token_operations,
     )
-    app.add_api(
-        api_spec,
-        base_path="",
-        resolver=handler_resolver(sessions, channels),
-        security_map={"bearer": api_bearer},
-    )
-    admin_spec = load_spec(ADMIN_SPEC_PATH)
     if settings.admin_token is None:
         admin_spec.pop("security", None)
     admin = AdminHandlers(
@@ -244,12 +271,20 @@ def connexion_app(
         journal=state.journal,
         seed=seed,
         admin_token_required=settings.admin_token is not None,
+        failures=failures,
     )
+    # The API comes last: Connexion's routers try the last API added first.
     app.add_api(
         admin_spec,
         base_path="",
-        resolver=handler_resolver(admin),
+        resolver=handler_resolver(admin, failures),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},
+    )
+    app.add_api(
+        api_spec,
+        base_path="",
+        resolver=handler_resolver(sessions, channels),
+        security_map={"bearer": api_bearer},
     )
     render = error_handler(behaviour)
     for failure in (Exception, ProblemException, HTTPException):
@@ -276,10 +311,18 @@ def fast_lane(
     return FastLane(app, compiled, authenticator=state.authenticator, behaviour=state.behaviour)
 
 
-def edge(app: ASGIApp, state: State) -> ASGIApp:
-    """The layers every request passes first: access log and journal, CORS, path decoding,
-    and (deployed mode) every body read as JSON."""
+def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
+    """The layers every request passes first: access log and journal, failures on demand
+    (faults, the rate limiter), CORS, path decoding, and (deployed mode) every body read
+    as JSON."""
     if not state.behaviour.content_type_checked:
         app = AssumeJsonBodies(app)
     app = CanonicalPath(app, behaviour=state.behaviour)
-    return AccessLog(Cors(app), journal=state.journal, clock=state.clock)
+    failures = Failures(
+        Cors(app),
+        book=state.faults,
+        limiter=state.limiter,
+        operation_of=routes.operation_of,
+        clock=state.clock,
+    )
+    return AccessLog(failures, journal=state.journal, clock=state.clock)

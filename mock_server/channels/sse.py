@@ -75,6 +75,10 @@ class Follow:
     now_ms: Callable[[], int]
     count: int = 0
     size: int = 0
+    limit: int | None = None
+    """Records to send before the stream is cut short (an injected fault); ``cut`` says
+    it was."""
+    cut: bool = False
 
     def batch_event(self, records: list[Record]) -> bytes:
         self.count += len(records)
@@ -101,7 +105,12 @@ class Follow:
         now = time.monotonic()
         quiet_until, next_ping = now + self.timeout, now + self.ping_every
         while True:
+            if self.limit is not None and self.count >= self.limit:
+                self.cut = True
+                return
             records = self.channel.read(self.position)
+            if records and self.limit is not None:
+                records = records[: self.limit - self.count]
             now = time.monotonic()
             if records:
                 yield self.batch_event(records)

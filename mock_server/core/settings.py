@@ -29,6 +29,10 @@ class Settings:
     """Start with the sessions and records in this YAML or JSON file."""
     state_file: str | None = None
     """Keep sessions and channel records in this file across restarts."""
+    faults_file: str | None = None
+    """Fault rules (a YAML or JSON list) in force from the start."""
+    rate_limit: str = "off"
+    """``off``, ``deployed``, or ``N/SECONDS``: the rate limiter on ``/api/*``."""
     s2_port: int | None = None
     """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
     ``None``: only on the main port, over HTTP/1.1."""

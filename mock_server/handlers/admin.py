@@ -20,6 +20,7 @@ from ..core.times import iso_ms, parse_iso_ms
 from ..http.journal import Query, RequestJournal
 from ..http.responses import json_response
 from ..sessions.store import SessionStore
+from .failures import FailureHandlers
 
 
 def _clock_wire(state: ClockState) -> dict[str, Any]:
@@ -44,7 +45,9 @@ class AdminHandlers:
         journal: RequestJournal,
         seed: Seed | None = None,
         admin_token_required: bool,
+        failures: FailureHandlers,
     ) -> None:
+        self.failures = failures
         self.journal = journal
         self.seed = seed
         self.realtime = realtime
@@ -66,6 +69,8 @@ class AdminHandlers:
                 "adminTokenRequired": self.admin_token_required,
                 "clock": _clock_wire(self.clock.state()),
                 "liveReaders": self.realtime.channels.live_readers,
+                "faults": len(self.failures.book.rules()),
+                "rateLimit": self.failures.limiter.describe()["policy"],
             }
         )
 
@@ -76,6 +81,7 @@ class AdminHandlers:
             self.realtime.reset()
             self.journal.clear()
             self.clock.reset()
+            self.failures.reset()
             if self.seed is not None:  # reset is a rebuild: back to the seeded state
                 self.seed.apply(self.realtime, self.environments)
         else:

@@ -25,6 +25,7 @@ from ..channels.sse import (
     parse_last_event_id,
     parse_timeout_seconds,
 )
+from ..http.failures.marks import cut_after_records
 from ..http.responses import EventStream, json_response
 from ..http.security import principal_of
 from ..s2.names import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name
@@ -107,6 +108,7 @@ class ChannelHandlers:
             timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
             ping_every=self.ping_seconds,
             now_ms=self.realtime.clock.now_ms,
+            limit=cut_after_records(request.scope),
         )
         return EventStream(follow, response_headers)
 

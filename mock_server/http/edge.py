@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..core.clock import Clock
 from ..core.errors import Issue, ParamsError
 from ..core.fidelity import Behaviour
+from .failures.marks import FAULT_ID
 from .headers import header
 from .journal import RequestJournal
 from .responses import JSON_TYPE, error_response
@@ -190,4 +191,5 @@ class AccessLog:
                     authorization=header(scope, b"authorization"),
                     request_bytes=received,
                     response_bytes=sent,
+                    fault=scope.get(FAULT_ID),
                 )

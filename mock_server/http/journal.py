@@ -33,6 +33,8 @@ class Entry(NamedTuple):
     """The raw header: which environment it names is worked out only when asked."""
     request_bytes: int
     response_bytes: int
+    fault: str | None = None
+    """The id of the fault rule that fired on the request."""
 
     @property
     def environment(self) -> str | None:
@@ -50,6 +52,7 @@ class Entry(NamedTuple):
             "environment": self.environment,
             "requestBytes": self.request_bytes,
             "responseBytes": self.response_bytes,
+            "fault": self.fault,
         }
 
 

@@ -17,7 +17,7 @@ from connexion.exceptions import (
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..auth.errors import MissingApiKey
 from ..channels.sse import Follow
@@ -30,6 +30,7 @@ from ..core.errors import (
 )
 from ..core.fidelity import Behaviour
 from ..core.jsoncodec import dump_json
+from .failures.connection import cut
 
 logger = logging.getLogger("trigger_mock")
 
@@ -96,10 +97,30 @@ class EventStream(StreamingResponse):
     def __init__(self, follow: Follow, headers: dict[str, str]) -> None:
         super().__init__(follow.events(), media_type="text/event-stream", headers=headers)
         self._channels = follow.channels
+        self._follow = follow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._follow.limit is not None:
+            send = self._cutting(scope, receive, send)
         try:
             await super().__call__(scope, receive, send)
         except asyncio.CancelledError:
             if not self._channels.closing:
                 raise
+
+    def _cutting(self, scope: Scope, receive: Receive, send: Send) -> Send:
+        """``send``, except that a stream the reader's limit ended is cut instead of
+        ended: the client sees the connection close before the body's proper end."""
+        follow = self._follow
+
+        async def sending(message: Message) -> None:
+            if (
+                message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+                and follow.cut
+            ):
+                await cut(scope, receive)
+                return
+            await send(message)
+
+        return sending

@@ -16,6 +16,7 @@ from types import FrameType
 import uvicorn
 
 from .. import __version__
+from ..auth.ratelimit import LimitPolicy
 from ..core.fidelity import Fidelity
 from ..core.settings import Settings
 from .contract_command import add_arguments as add_contract_arguments
@@ -105,6 +106,21 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env("AGENT_DELAY_MS", "20"),
         help="pause between the agent's chunks (default 20)",
     )
+    serve.add_argument(
+        "--faults",
+        default=env("FAULTS"),
+        metavar="FILE",
+        help="fault rules (a YAML or JSON list, as POST /_mock/faults takes them) in force "
+        "from the start; a full /_mock/reset restores them",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        default=env("RATE_LIMIT", "off"),
+        metavar="off|deployed|N/SECONDS",
+        help="limit /api/* as the real API does (`deployed`: 750 per environment, refilled "
+        "250 every 10 s; 60 a minute per public token) or with a bucket of N per SECONDS "
+        "(default off)",
+    )
     contract = commands.add_parser(
         "contract",
         help="check an implementation (this fake, or the real API) against openapi.yaml",
@@ -137,6 +153,12 @@ def settings_from(
             parser.error(f"{ENV_PREFIX}{dest.upper()}={value!r}: choose from {', '.join(choices)}")
     if args.agent not in ("off", "echo") and not os.path.isfile(args.agent):
         parser.error(f"--agent {args.agent!r}: use off, echo, or the path of a reply script")
+    try:
+        LimitPolicy.parse(args.rate_limit)
+    except ValueError as exc:
+        parser.error(f"--rate-limit {args.rate_limit!r}: {exc}")
+    if args.faults and not os.path.isfile(args.faults):
+        parser.error(f"--faults {args.faults!r}: no such file")
     keys = args.secret_keys or _env_list(environ.get(ENV_PREFIX + "SECRET_KEY"))
     return Settings(
         host=args.host,
@@ -152,6 +174,8 @@ def settings_from(
         s2_port=_s2_port(parser, args),
         state_file=args.state_file or None,
         seed_file=args.seed_file or None,
+        faults_file=args.faults or None,
+        rate_limit=args.rate_limit,
     )
 
 

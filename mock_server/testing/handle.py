@@ -3,12 +3,76 @@ environment), and the control plane. What the ``trigger_mock`` fixture returns."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
     from .served import MockServer
+
+# Python spellings of the action fields (the wire names work too).
+_ACTION_NAMES = {
+    "after_store": "afterStore",
+    "rate_limit": "rateLimit",
+    "delay_ms": "delayMs",
+    "cut_after_records": "cutAfterRecords",
+}
+
+
+@dataclass
+class Fault:
+    """A fault rule a test added. Used as a context manager, it is removed on leaving the
+    block; otherwise it stays until used up, removed, or the next reset."""
+
+    mock: TriggerMock
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.rule["id"])
+
+    @property
+    def fired(self) -> int:
+        """How many requests it has fired on so far (asks the server)."""
+        self.rule = self.mock._control("GET", f"/_mock/faults/{self.id}")
+        return int(self.rule["fired"])
+
+    def remove(self) -> None:
+        status, answer = self.mock.server.call("DELETE", f"/_mock/faults/{self.id}")
+        if status not in (204, 404):  # 404: a reset got there first
+            raise AssertionError(f"DELETE /_mock/faults/{self.id} -> {status} {answer}")
+
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.remove()
+
+
+@dataclass
+class RateLimit:
+    """The limiter policy a test set; as a context manager, the previous policy returns
+    on leaving the block."""
+
+    mock: TriggerMock
+    previous: str
+
+    def __enter__(self) -> RateLimit:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.mock._control("PUT", "/_mock/rate-limit", {"policy": self.previous})
 
 
 @dataclass
@@ -80,3 +144,51 @@ class TriggerMock:
         """Every session in this test's environment, oldest first."""
         dump = self._control("GET", f"/_mock/sessions?environment={self.secret_key}")
         return [s for env in dump["environments"] for s in env["sessions"]]
+
+    def fault(
+        self,
+        *,
+        operation: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+        probability: float | None = None,
+        seed: int | None = None,
+        any_environment: bool = False,
+        **action: Any,
+    ) -> Fault:
+        """Add a fault rule for this test's environment (every environment with
+        ``any_environment``); ``action`` holds the action's fields, e.g. ``status=503``,
+        ``delay_ms=300``, ``drop="reset"``, ``rate_limit={"resetSeconds": 2}``,
+        ``cut_after_records=3``, ``after_store=True``. ``times=None``: until removed."""
+        match: dict[str, Any] = {}
+        for name, value in (("operation", operation), ("method", method), ("path", path)):
+            if value is not None:
+                match[name] = value
+        if not any_environment:
+            match["environment"] = self.secret_key
+        body: dict[str, Any] = {
+            "match": match,
+            "action": {_ACTION_NAMES.get(k, k): v for k, v in action.items()},
+            "times": times,
+        }
+        if probability is not None:
+            body["probability"] = probability
+        if seed is not None:
+            body["seed"] = seed
+        return Fault(self, self._control("POST", "/_mock/faults", body))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault rule on the server, with ``fired`` and ``remaining``."""
+        return list(self._control("GET", "/_mock/faults")["faults"])
+
+    def clear_faults(self) -> int:
+        """Remove every fault rule; how many there were."""
+        return int(self._control("DELETE", "/_mock/faults")["removed"])
+
+    def rate_limit(self, policy: str) -> RateLimit:
+        """Set the rate limiter: ``off``, ``deployed`` or ``N/SECONDS``. As a context
+        manager, the previous policy comes back on leaving the block."""
+        previous = self._control("GET", "/_mock/rate-limit")["policy"]
+        self._control("PUT", "/_mock/rate-limit", {"policy": policy})
+        return RateLimit(self, previous)

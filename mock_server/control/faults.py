@@ -1,0 +1,45 @@
+"""``--faults FILE``: fault rules in force from the start, read from a YAML or JSON list
+and checked one by one as the control plane checks a rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..core.errors import ValidationFailed, join_path
+from ..http.failures.rules import FaultBook, FaultRule, RuleReader
+
+
+class FaultFileError(ValueError):
+    """A fault file that cannot be used; the message lists every problem."""
+
+
+def read_fault_file(path: Path, reader: RuleReader) -> list[FaultRule]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FaultFileError(f"faults file {path}: cannot be read: {exc}") from exc
+    if isinstance(document, dict) and isinstance(document.get("faults"), list):
+        document = document["faults"]
+    if not isinstance(document, list):
+        raise FaultFileError(f"faults file {path}: expected a list of rules (or `faults:` list)")
+    rules, problems = [], []
+    for n, entry in enumerate(document):
+        try:
+            rules.append(reader.read(entry))
+        except ValidationFailed as exc:
+            for issue in exc.issues:
+                where = f"[{n}]" + (f".{join_path(issue.path)}" if issue.path else "")
+                problems.append(f"{where}: {issue.message}")
+    if problems:
+        raise FaultFileError(f"faults file {path}:\n  " + "\n  ".join(problems))
+    return rules
+
+
+def load_faults(path: Path, reader: RuleReader, book: FaultBook) -> int:
+    """Add the file's rules to ``book`` (all or none); how many."""
+    rules = read_fault_file(path, reader)
+    for rule in rules:
+        book.add(rule)
+    return len(rules)

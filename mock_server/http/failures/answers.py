@@ -1,0 +1,137 @@
+"""The answers failures send instead of the API's: a fault's status answer, and the
+deployed rate limiter's ``429`` with its ``x-ratelimit-*`` headers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from http import HTTPStatus
+from typing import Any, Final
+
+from starlette.types import Message, Send
+
+from ...auth.ratelimit import Verdict
+from ...core.jsoncodec import dump_json
+from ..responses import JSON_TYPE
+from .rules import NO_BODY_STATUSES, Action
+
+PROBLEM_TYPE: Final = "application/problem+json; charset=utf-8"
+STATUS_DOCS: Final = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/"
+
+
+def js_number(value: float) -> int | float:
+    """A number as JavaScript would print it: whole numbers without ``.0``."""
+    return int(value) if float(value).is_integer() else value
+
+
+def js_number_text(value: float) -> str:
+    """``String(value)`` in JavaScript, for the numbers a limiter produces."""
+    number = js_number(value)
+    if isinstance(number, int):
+        return str(number)
+    text = repr(number)
+    if "e" in text:  # 1e-07 in Python is 1e-7 in JavaScript
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{'+' if int(exponent) > 0 else '-'}{abs(int(exponent))}"
+    return text
+
+
+def _express_etag(body: bytes) -> str:
+    """The weak ETag Express gives a body it sends (length, then a SHA-1 prefix)."""
+    digest = base64.b64encode(hashlib.sha1(body).digest()).decode()[:27]
+    return f'W/"{len(body):x}-{digest}"'
+
+
+def limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    """The three headers every limited response carries."""
+    return [
+        (b"x-ratelimit-limit", str(verdict.limit).encode()),
+        (b"x-ratelimit-remaining", str(verdict.header_remaining).encode()),
+        (b"x-ratelimit-reset", str(verdict.reset_ms).encode()),
+    ]
+
+
+def rate_limited_body(verdict: Verdict, now_ms: int) -> bytes:
+    """The deployed server's 429 body: problem JSON, indented by two spaces."""
+    seconds = js_number(verdict.seconds_until_reset(now_ms))
+    message = (
+        f"Rate limit exceeded {verdict.header_remaining}/{verdict.limit} requests remaining. "
+        f"Retry in {js_number_text(seconds)} seconds."
+    )
+    problem = {
+        "title": "Rate Limit Exceeded",
+        "status": 429,
+        "type": f"{STATUS_DOCS}429",
+        "detail": message,
+        "reset": verdict.reset_ms,
+        "limit": verdict.limit,
+        "remaining": verdict.remaining,
+        "secondsUntilReset": seconds,
+        "error": message,
+    }
+    return json.dumps(problem, indent=2, ensure_ascii=False).encode()
+
+
+async def send_rate_limited(send: Send, verdict: Verdict, now_ms: int) -> None:
+    """The refusal, exactly as deployed: no CORS headers, no ``retry-after``."""
+    body = rate_limited_body(verdict, now_ms)
+    headers = [
+        *limit_headers(verdict),
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"etag", _express_etag(body).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def status_answer(action: Action) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A fault's ``status`` answer: its body (by default the API's error shape for the
+    status) and headers."""
+    assert action.status is not None
+    status = action.status
+    given = {name: value for name, value in action.headers}
+    content_type = given.get("content-type", JSON_TYPE)
+    if status in NO_BODY_STATUSES:
+        body = b""
+    elif not action.has_body:
+        body = dump_json({"error": _phrase(status)}) if status >= 400 else b"{}"
+    elif isinstance(action.body, str) and "json" not in content_type:
+        body = action.body.encode()
+    else:
+        body = dump_json(action.body)
+    headers = [(b"content-type", content_type.encode())] if body else []
+    headers += [(k.encode(), v.encode("latin-1", "replace")) for k, v in action.headers
+                if k not in ("content-type", "content-length")]  # fmt: skip
+    if status not in NO_BODY_STATUSES:
+        headers.append((b"content-length", str(len(body)).encode()))
+    return status, headers, body
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"Error {status}"
+
+
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send``, adding ``extra`` to the response's headers."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return sending
+
+
+def discarding(into: dict[str, Any]) -> Send:
+    """A ``send`` that swallows the answer, noting its status in ``into``."""
+
+    async def swallow(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            into["status"] = message["status"]
+
+    return swallow

@@ -1,0 +1,60 @@
+"""Which operation a request is for, read from the specs' path templates without running
+the router: fault rules match on ``operationId`` before a request reaches Connexion.
+
+Paths are matched raw (percent-encoded, as sent), one template segment per path segment;
+where two templates could match, the one with more literal segments wins, as routers do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.specs import HTTP_METHODS
+
+_PARAMETER = re.compile(r"\{[^/{}]+\}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    literals: int
+    operation_id: str
+
+
+class OperationRoutes:
+    """``operationId`` by method and raw path, for every operation of the given specs."""
+
+    def __init__(self, specs: list[tuple[str, dict[str, Any]]]) -> None:
+        """``specs``: ``(base path, spec)`` pairs."""
+        routes = []
+        for base, spec in specs:
+            for template, item in spec.get("paths", {}).items():
+                full = base.rstrip("/") + template
+                regex = "".join(
+                    "[^/]+" if _PARAMETER.fullmatch(part) else re.escape(part)
+                    for part in re.split(r"(\{[^/{}]+\})", full)
+                    if part
+                )
+                literals = sum(1 for s in full.split("/") if s and not _PARAMETER.search(s))
+                for method, operation in item.items():
+                    if method in HTTP_METHODS and "operationId" in operation:
+                        routes.append(
+                            _Route(
+                                method.upper(),
+                                re.compile(regex),
+                                literals,
+                                operation["operationId"],
+                            )
+                        )
+        routes.sort(key=lambda route: -route.literals)
+        self._routes = tuple(routes)
+        self.ids = frozenset(route.operation_id for route in routes)
+
+    def operation_of(self, method: str, raw_path: str) -> str | None:
+        for route in self._routes:
+            if route.method == method and route.pattern.fullmatch(raw_path):
+                return route.operation_id
+        return None
