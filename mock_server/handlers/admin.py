@@ -87,6 +87,7 @@ class AdminHandlers:
         else:
             dropped = self.store.reset(environment_id_of(target))
             self.realtime.reset(environment_id_of(target))
+            self.failures.book.clear_environment(environment_id_of(target))
         return json_response({"dropped": dropped})
 
     async def mock_sessions(self, environment: str | None = None) -> Response:

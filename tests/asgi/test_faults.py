@@ -276,3 +276,12 @@ def test_rule_bodies_round_trip_as_given() -> None:
         "id": "fault_1", "match": {"method": "get"}, "action": {"delayMs": 5}, "times": 2,
         "probability": 0.5, "seed": 3, "fired": 0, "remaining": 2,
     }  # fmt: skip
+
+
+async def test_an_environment_reset_removes_only_its_rules(client: httpx.AsyncClient) -> None:
+    await add(client, {"match": {"environment": KEY}, "action": {"status": 500}})
+    await add(client, {"match": {"environment": OTHER}, "action": {"status": 500}})
+    await add(client, {"action": {"status": 500}})
+    assert (await client.post("/_mock/reset", json={"environment": KEY})).status_code == 200
+    left = (await client.get("/_mock/faults")).json()["faults"]
+    assert [r["id"] for r in left] == ["fault_2", "fault_3"]

@@ -197,6 +197,15 @@ class FaultBook:
             self.armed = False
         return removed
 
+    def clear_environment(self, env_id: str) -> int:
+        """Forget the rules scoped to one environment (a reset of that environment)."""
+        with self._lock:
+            kept = [r for r in self._rules if r.match.environment != env_id]
+            removed = len(self._rules) - len(kept)
+            self._rules = kept
+            self._rearm()
+        return removed
+
     def pick(self, facts: RequestFacts) -> FaultRule | None:
         """The rule that fires on this request, counted as fired; ``None`` if none."""
         with self._lock:
