@@ -239,6 +239,14 @@ def serve(settings: Settings) -> int:
         keys,
         f" - seed {settings.seed}" if settings.seed is not None else "",
     )
+    rules = len(mock.state.faults.rules())
+    if rules or settings.rate_limit != "off":
+        logger.info(
+            "failure on demand: %d fault rule(s) from %s - rate limit %s",
+            rules,
+            settings.faults_file or "no file",
+            settings.rate_limit,
+        )
     if settings.s2_port is not None:
         logger.info(
             "S2 endpoint for the SDK's writers also on port %d (HTTP/1.1 + h2c)", settings.s2_port

@@ -29,9 +29,7 @@ def mock(request: pytest.FixtureRequest) -> MockApp:
 async def client(mock: MockApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=mock)
     headers = {"Authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://fake", headers=headers
-    ) as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake", headers=headers) as c:
         yield c
 
 
