@@ -140,21 +140,19 @@ class RateLimiter:
     def __init__(
         self, policy: LimitPolicy | None, authenticator: Authenticator, clock: Clock
     ) -> None:
-        self._policy = policy
+        self.policy = policy
+        """Read on every request by the failures layer: a plain attribute (no call); change
+        it with :meth:`set_policy`."""
         self._authenticator = authenticator
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, _BucketState] = {}
         self._windows: dict[str, tuple[int, int]] = {}  # identifier -> (window index, used)
 
-    @property
-    def policy(self) -> LimitPolicy | None:
-        return self._policy
-
     def set_policy(self, policy: LimitPolicy | None) -> None:
         """Switch policy; every counter starts again."""
         with self._lock:
-            self._policy, self._buckets, self._windows = policy, {}, {}
+            self.policy, self._buckets, self._windows = policy, {}, {}
 
     def reset(self) -> None:
         """Forget every counter, keeping the policy."""
@@ -165,7 +163,7 @@ class RateLimiter:
         """Spend one request for ``authorization`` and say whether it fits, or ``None`` when
         the request is not limited: limiter off, a path outside ``/api`` or exempt from the
         limit (``path`` without its query), an ``OPTIONS`` request, or no credential."""
-        if (policy := self._policy) is None:
+        if (policy := self.policy) is None:
             return None
         if not authorization or method.upper() == "OPTIONS":
             return None
@@ -181,14 +179,14 @@ class RateLimiter:
     def deployed_limit_for(self, authorization: str | None) -> tuple[int, str]:
         """The ``(limit, kind)`` this credential draws on under the current policy, or under
         ``deployed`` when the limiter is off. Spends nothing."""
-        policy = self._policy or DEPLOYED_POLICY
+        policy = self.policy or DEPLOYED_POLICY
         if not authorization:
             return policy.secret_key.limit, policy.secret_key.kind
         config, _ = self._resolve(policy, authorization)
         return config.limit, config.kind
 
     def describe(self) -> dict[str, Any]:
-        policy = self._policy
+        policy = self.policy
         with self._lock:
             tracked = len(self._buckets) + len(self._windows)
         return {"policy": policy.describe() if policy else "off", "buckets": tracked}

@@ -19,6 +19,8 @@ import pytest
 
 from mock_server.app import MockApp, create_app
 from mock_server.core.settings import Settings
+from mock_server.core.specs import ADMIN_SPEC_PATH, load_spec
+from mock_server.http.failures.rules import RuleReader
 from tests.support import asgi_exchange
 
 KEY = "tr_dev_hotpath000000"
@@ -30,7 +32,7 @@ CREATE = {
     "metadata": {"plan": "pro"},
 }
 # Python-level calls one request may make, warm: through Connexion, and in the fast lane.
-BUDGETS = {"create": 648, "retrieve": 525, "list": 627, "close": 741}
+BUDGETS = {"create": 610, "retrieve": 488, "list": 591, "close": 703}
 LANE_BUDGETS = {"create": 147, "retrieve": 176, "list": 261, "close": 213}
 
 
@@ -113,3 +115,23 @@ def test_the_guard_sees_a_cold_request() -> None:
     assert calls.names["SchemaValidators._compile"] >= 1
     assert calls.names["BaseDecorator.decorate"] == 1
     assert calls.total > max(BUDGETS.values())
+
+
+def test_idle_failures_cost_one_call(warm_app: MockApp) -> None:
+    """No fault rule and the limiter off: the failures layer is one call (its own) per
+    request, whatever the operation (the issue's bound is five)."""
+    prefixes = ("Failures.", "FaultBook.", "RateLimiter.", "RequestFacts.", "OperationRoutes.")
+    for kind, (_, calls) in each_kind(warm_app, 50).items():
+        spent = {n: c for n, c in calls.names.items() if n.startswith(prefixes)}
+        assert spent == {"Failures.__call__": 1}, f"{kind}: {spent}"
+
+
+def test_an_armed_rule_is_seen_by_the_guard(warm_app: MockApp) -> None:
+    """The guard above can fail: once a rule (for another environment) is armed, every
+    request is matched against it."""
+    schema = load_spec(ADMIN_SPEC_PATH)["components"]["schemas"]["FaultRule"]
+    body = {"match": {"environment": "tr_dev_someoneelse0000"}, "action": {"status": 500}}
+    warm_app.state.faults.add(RuleReader(schema, frozenset()).read(body))
+    status, calls = each_kind(warm_app, 60)["retrieve"]
+    assert status == 200
+    assert calls.names["FaultBook.pick"] == 1 and calls.names["Match.holds"] == 1
