@@ -41,7 +41,8 @@ from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
 from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
 from .http.failures.layer import Failures
-from .http.failures.rules import FaultBook, RuleReader
+from .http.failures.reader import RuleReader
+from .http.failures.rules import FaultBook
 from .http.fastlane import FastLane, compile_lane
 from .http.journal import RequestJournal
 from .http.queries import DeepObjectParser, QueryValidator

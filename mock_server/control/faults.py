@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 from ..core.errors import ValidationFailed, join_path
-from ..http.failures.rules import FaultBook, FaultRule, RuleReader
+from ..http.failures.reader import RuleReader
+from ..http.failures.rules import FaultBook, FaultRule
 
 
 class FaultFileError(ValueError):

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from ..auth.ratelimit import LimitPolicy, RateLimiter
 from ..control.faults import load_faults
 from ..core.errors import BadControlRequest
-from ..http.failures.rules import FaultBook, RuleReader
+from ..http.failures.reader import RuleReader
+from ..http.failures.rules import FaultBook
 from ..http.responses import json_response
 
 

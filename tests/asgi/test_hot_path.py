@@ -20,7 +20,7 @@ import pytest
 from mock_server.app import MockApp, create_app
 from mock_server.core.settings import Settings
 from mock_server.core.specs import ADMIN_SPEC_PATH, load_spec
-from mock_server.http.failures.rules import RuleReader
+from mock_server.http.failures.reader import RuleReader
 from tests.support import asgi_exchange
 
 KEY = "tr_dev_hotpath000000"

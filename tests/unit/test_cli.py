@@ -42,6 +42,10 @@ def test_every_option_on_the_command_line() -> None:
             "5",
             "--s2-port",
             "9100",
+            "--faults",
+            __file__,
+            "--rate-limit",
+            "deployed",
         ],
         {},
     )
@@ -57,6 +61,8 @@ def test_every_option_on_the_command_line() -> None:
         agent="echo",
         agent_delay_ms=5,
         s2_port=9100,
+        faults_file=__file__,
+        rate_limit="deployed",
     )
     assert settings.base_url == "http://0.0.0.0:9000"
 
@@ -74,6 +80,8 @@ def test_every_option_from_the_environment() -> None:
         "TRIGGER_MOCK_AGENT": "echo",
         "TRIGGER_MOCK_AGENT_DELAY_MS": "0",
         "TRIGGER_MOCK_S2_PORT": "9101",
+        "TRIGGER_MOCK_FAULTS": __file__,
+        "TRIGGER_MOCK_RATE_LIMIT": "10/1.5",
     }
     settings = parse_settings(["serve"], environ)
     assert settings == Settings(
@@ -88,6 +96,8 @@ def test_every_option_from_the_environment() -> None:
         agent="echo",
         agent_delay_ms=0,
         s2_port=9101,
+        faults_file=__file__,
+        rate_limit="10/1.5",
     )
     assert settings.base_url == "http://[::1]:9001"
 
@@ -108,6 +118,9 @@ def test_the_command_line_wins_over_the_environment() -> None:
         {"TRIGGER_MOCK_AGENT": "/no/such/script.yaml"},
         {"TRIGGER_MOCK_S2_PORT": "8080"},
         {"TRIGGER_MOCK_S2_PORT": "70000"},
+        {"TRIGGER_MOCK_RATE_LIMIT": "often"},
+        {"TRIGGER_MOCK_RATE_LIMIT": "10/0"},
+        {"TRIGGER_MOCK_FAULTS": "/no/such/faults.yaml"},
     ],
 )
 def test_bad_values_are_usage_errors(

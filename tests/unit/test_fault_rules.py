@@ -9,7 +9,8 @@ import pytest
 
 from mock_server.core.errors import ValidationFailed
 from mock_server.core.specs import ADMIN_SPEC_PATH, S2_SPEC_PATH, api_spec_path, load_spec
-from mock_server.http.failures.rules import FaultBook, FaultNotFound, RequestFacts, RuleReader
+from mock_server.http.failures.reader import RuleReader
+from mock_server.http.failures.rules import FaultBook, FaultNotFound, RequestFacts
 from mock_server.http.routes import OperationRoutes
 from mock_server.s2.names import S2_BASE_PATH
 
