@@ -2,7 +2,7 @@
 
 - requests it cannot even parse (bytes that are not HTTP, non-ASCII request targets, a
   non-numeric ``Content-Length``) are answered in the API's error shape too;
-- each request's scope carries its connection (``trigger_mock.connection``), so injected
+- each request's scope state carries its connection (``trigger_mock.connection``), so injected
   faults can reset, close or cut it (:mod:`mock_server.http.failures.connection`)."""
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..core.jsoncodec import dump_json
-from ..http.failures.connection import EXTENSION, Connection
+from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
 
 
 class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._connection = Connection(transport)
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        # A dict of its own per request: Connexion keeps its per-request context in it.
-        self.scope["extensions"] = {EXTENSION: self._connection}  # type: ignore[dict-item]
+        # uvicorn copies this dict into each request's scope["state"]: the connection rides
+        # along at no cost per request.
+        self.app_state = {**self.app_state, CONNECTION_KEY: Connection(transport)}
 
     def send_400_response(self, msg: str) -> None:
         body = dump_json({"error": msg})

@@ -173,6 +173,10 @@ async def test_a_delay_holds_a_normal_answer(client: httpx.AsyncClient) -> None:
     started = time.monotonic()
     assert (await client.get("/api/v1/sessions/s1")).status_code == 200
     assert time.monotonic() - started >= 0.099
+    await add(client, {"action": {"delay": {"type": "lognormal", "medianMs": 150, "sigma": 0}}})
+    started = time.monotonic()
+    assert (await client.get("/api/v1/sessions/s1")).status_code == 200
+    assert time.monotonic() - started >= 0.149  # sigma 0: exactly the median
 
 
 async def test_an_injected_429_is_the_deployed_refusal(client: httpx.AsyncClient) -> None:

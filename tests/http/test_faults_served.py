@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -178,3 +179,19 @@ def test_fixture_methods(mock: TriggerMock) -> None:
     with mock.rate_limit("1/60"):
         assert [mock.api("GET", "/api/v1/sessions/x")[0] for _ in range(2)] == [404, 429]
     assert mock.server.call("GET", "/_mock/rate-limit")[1]["policy"] == "off"
+
+
+def test_a_fault_for_one_request_fires_once_under_50_concurrent_ones(mock: TriggerMock) -> None:
+    mock.api("POST", "/api/v1/sessions", session_body(externalId="busy"))
+    mock.fault(operation="retrieve_session_v1", status=503, delay_ms=20)
+    headers = {"Authorization": f"Bearer {mock.secret_key}"}
+    limits = httpx.Limits(max_connections=50)
+    with (
+        httpx.Client(base_url=mock.base_url, headers=headers, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=50) as pool,
+    ):
+        statuses = list(
+            pool.map(lambda _: client.get("/api/v1/sessions/busy").status_code, range(50))
+        )
+    assert sorted(statuses) == [200] * 49 + [503]
+    assert mock.faults()[0]["fired"] == 1

@@ -1,8 +1,8 @@
 """Doing things to the connection itself, below HTTP: a TCP reset, a close with nothing
 sent, bytes that are not a valid answer, a cut in the middle of a body.
 
-The CLI's HTTP/1.1 protocol puts a :class:`Connection` in each request's scope
-(``scope["extensions"]["trigger_mock.connection"]``). Where there is none (an in-process
+The CLI's HTTP/1.1 protocol puts a :class:`Connection` in each request's scope state
+(``scope["state"]["trigger_mock.connection"]``). Where there is none (an in-process
 ASGI client, the HTTP/2 server on the S2 port) the app raises :class:`ConnectionDropped`
 instead, which those servers turn into a broken stream and in-process clients into an
 exception: the nearest thing they can show.
@@ -18,7 +18,7 @@ from typing import Final
 
 from starlette.types import Receive, Scope
 
-EXTENSION: Final = "trigger_mock.connection"
+CONNECTION_KEY: Final = "trigger_mock.connection"
 DROPS: Final = ("reset", "empty", "malformed", "hang")
 # A chunked answer whose second chunk size is not hexadecimal.
 MALFORMED: Final = (
@@ -60,8 +60,8 @@ class Connection:
 
 
 def connection_of(scope: Scope) -> Connection | None:
-    extensions = scope.get("extensions") or {}
-    found = extensions.get(EXTENSION)
+    state = scope.get("state") or {}
+    found = state.get(CONNECTION_KEY)
     return found if isinstance(found, Connection) else None
 
 
