@@ -130,7 +130,7 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
     clock = clock or ControllableClock()
     ids = ids or IdSource(clock, settings.seed)
     environments = Environments(settings.secret_keys)
-    authenticator = Authenticator(environments, clock)
+    authenticator = Authenticator(environments, clock, algorithms=behaviour.jwt_algorithms)
     store = SessionStore(
         clock,
         ids,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any
 
@@ -191,7 +193,7 @@ async def test_tokens_that_fail_verification_get_401(api: ContractApi) -> None:
     invalid = {
         "other key": jwt.encode(base, new_key(), algorithm="HS256"),
         "alg none": jwt.encode(base, None, algorithm="none"),
-        "HS512": jwt.encode(base, api.key, algorithm="HS512"),
+        "RS256 header": _forged(base, "RS256"),
         "wrong issuer": jwt.encode({**base, "iss": "https://evil"}, api.key, algorithm="HS256"),
         "wrong audience": jwt.encode({**base, "aud": "https://evil"}, api.key, algorithm="HS256"),
         "expired": jwt.encode({**base, "exp": now - 1}, api.key, algorithm="HS256"),
@@ -204,6 +206,35 @@ async def test_tokens_that_fail_verification_get_401(api: ContractApi) -> None:
         assert response.json() == {"error": "Public Access Token is invalid"}, name
     valid = jwt.encode(base, api.key, algorithm="HS256")
     assert (await api.list(credential=valid)).status_code == 200
+
+
+async def test_public_tokens_signed_by_hs384_or_hs512(api: ContractApi) -> None:
+    base = claims(await api.environment_id(), ["read:sessions"])
+    answers = [
+        await api.list(credential=jwt.encode(base, api.key, algorithm=algorithm))
+        for algorithm in ("HS384", "HS512")
+    ]
+    statuses = [answer.status_code for answer in answers]
+    refused = all(
+        a.json() == {"error": "Public Access Token is invalid"}
+        for a in answers
+        if a.status_code == 401
+    )
+    api.observe(
+        "jwt_algorithms",
+        documented=statuses == [401, 401] and refused,
+        deployed=statuses == [200, 200],
+    )
+
+
+def _forged(payload: dict[str, object], algorithm: str) -> str:
+    """A token whose header names ``algorithm``, with a signature no key made."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = json.dumps({"alg": algorithm, "typ": "JWT"}).encode()
+    return f"{part(header)}.{part(json.dumps(payload).encode())}.{part(b'x' * 256)}"
 
 
 async def test_tokens_for_unknown_environments_or_without_pub_get_401(api: ContractApi) -> None:

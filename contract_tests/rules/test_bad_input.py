@@ -50,6 +50,18 @@ async def test_json_that_is_not_an_object_is_refused(
     assert await nothing_stored(api)
 
 
+@pytest.mark.parametrize("content", [b"null", b"false", b"0", b'""'])
+async def test_a_falsy_json_body(api: ContractApi, content: bytes) -> None:
+    response = await api.request("POST", "/api/v1/sessions", content=content, headers=JSON)
+    body = response.json()
+    api.observe(
+        "falsy_json_invalid",
+        documented=response.status_code == 422 and "Expected object" in body["error"],
+        deployed=response.status_code == 400 and body == {"error": "Invalid JSON"},
+    )
+    assert await nothing_stored(api)
+
+
 @pytest.mark.writes
 async def test_a_body_with_a_non_json_content_type(api: ContractApi) -> None:
     body = api.body()

@@ -13,7 +13,7 @@ from ..core.clock import Clock
 from .environments import Environment, Environments
 from .errors import InvalidPublicToken, MissingScope, UnknownTokenEnvironment
 from .scopes import Ability, Resource
-from .tokens import JWT_AUDIENCE, JWT_ISSUER, sign_hs256, verify_hs256
+from .tokens import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, sign_hs256, verify_hmac
 
 SESSION_TOKEN_SECONDS: Final = 3600
 
@@ -38,9 +38,17 @@ class Principal:
 
 
 class Authenticator:
-    def __init__(self, environments: Environments, clock: Clock) -> None:
+    def __init__(
+        self,
+        environments: Environments,
+        clock: Clock,
+        *,
+        algorithms: frozenset[str] = frozenset({JWT_ALGORITHM}),
+    ) -> None:
+        """``algorithms``: the JWT algorithms public tokens may be signed with."""
         self.environments = environments
         self._clock = clock
+        self._algorithms = algorithms
 
     def secret_key(self, credential: str) -> Principal:
         env = self.environments.by_key(credential)
@@ -53,7 +61,7 @@ class Authenticator:
         if env is None:
             raise UnknownTokenEnvironment()
         try:
-            verified = verify_hs256(credential, env.secret_key.encode())
+            verified = verify_hmac(credential, env.secret_key.encode(), self._algorithms)
         except jwt.PyJWTError as exc:
             raise InvalidPublicToken() from exc
         self._check_times(verified)

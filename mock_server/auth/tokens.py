@@ -15,6 +15,7 @@ import orjson
 JWT_ISSUER: Final = "https://id.trigger.dev"
 JWT_AUDIENCE: Final = "https://api.trigger.dev"
 JWT_ALGORITHM: Final = "HS256"
+HMAC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
 MAX_CREDENTIAL_CHARS: Final = 16_384
 _HS256_HEADER: Final = base64.urlsafe_b64encode(b'{"alg":"HS256"}').rstrip(b"=")
 
@@ -59,13 +60,14 @@ def sign_hs256(payload: dict[str, Any], key: bytes) -> str:
     return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
 
 
-def verify_hs256(token: str, key: bytes) -> dict[str, Any]:
-    """The claims of a token signed with ``key`` by HS256 only, for the Trigger.dev issuer
-    and audience; times are left to the caller's clock. Raises ``jwt.PyJWTError``."""
+def verify_hmac(token: str, key: bytes, algorithms: frozenset[str]) -> dict[str, Any]:
+    """The claims of a token signed with ``key`` by one of ``algorithms`` (HMAC only), for
+    the Trigger.dev issuer and audience; times are left to the caller's clock. Raises
+    ``jwt.PyJWTError``."""
     claims: dict[str, Any] = jwt.decode(
         token,
         key=key,
-        algorithms=[JWT_ALGORITHM],
+        algorithms=sorted(algorithms),
         issuer=JWT_ISSUER,
         audience=JWT_AUDIENCE,
         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},

@@ -141,6 +141,22 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
+        name="falsy_json_invalid",
+        topic='A create, update, close or end-and-continue body of `null`, `false`, `0` or `""`',
+        documented="validation error (not an object)",
+        deployed='`400 {"error":"Invalid JSON"}`',
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="jwt_algorithms",
+        topic="Public token signed with the environment's key by HS384 or HS512",
+        documented="`401` (HS256 only)",
+        deployed="accepted (the server verifies without naming algorithms: any HMAC)",
+        documented_value=frozenset({"HS256"}),
+        deployed_value=frozenset({"HS256", "HS384", "HS512"}),
+    ),
+    Difference(
         name="edge_cursors_deployed_style",
         topic="List cursors at the ends of the list",
         documented="`next`/`previous` present exactly when older/newer rows exist",
@@ -168,6 +184,8 @@ class Behaviour:
     cached_create_refreshes_trigger_config: bool
     split_comma_filters: bool
     bad_period_ignored: bool
+    falsy_json_invalid: bool
+    jwt_algorithms: frozenset[str]
     edge_cursors_deployed_style: bool
 
     @classmethod

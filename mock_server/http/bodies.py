@@ -13,7 +13,13 @@ from typing import Any, Final
 from connexion.validators import AbstractRequestBodyValidator
 from starlette.types import Message, Receive, Scope
 
-from ..core.errors import BodyTooLarge, ClientDisconnected, EmptyBody, ValidationFailed
+from ..core.errors import (
+    BodyTooLarge,
+    ClientDisconnected,
+    EmptyBody,
+    InvalidJson,
+    ValidationFailed,
+)
 from ..core.fidelity import Behaviour
 from ..core.jsoncodec import dump_json, parse_json
 from .headers import declared_length, header, media_type
@@ -33,6 +39,14 @@ def strip_unknown(value: Any, schema: dict[str, Any]) -> Any:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [strip_unknown(item, schema["items"]) for item in value]
     return value
+
+
+def js_falsy(value: Any) -> bool:
+    """Whether JavaScript reads a parsed JSON value as false: ``null``, ``false``, ``0``,
+    ``""`` (an empty object or array is true there)."""
+    if value is None or value is False or value == "":
+        return True
+    return type(value) in (int, float) and value == 0
 
 
 class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
@@ -83,6 +97,12 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
     def clean(self, raw: bytes) -> Any:
         """A non-empty body parsed, validated and stripped of undeclared keys."""
         value = parse_json(raw)
+        if (
+            self._behaviour.falsy_json_invalid
+            and self._schema.get("x-max-body-bytes")
+            and js_falsy(value)
+        ):
+            raise InvalidJson()
         issues = self._validators.issues(self._schema, value)
         if issues:
             raise ValidationFailed(issues)

@@ -11,6 +11,7 @@ from mock_server.auth.errors import InvalidApiKey, InvalidPublicToken, UnknownTo
 from mock_server.auth.scopes import Ability, Resource, Scope
 from mock_server.auth.tokens import bearer_credential, public_token_claims
 from mock_server.core.clock import ControllableClock
+from mock_server.core.fidelity import Behaviour, Fidelity
 
 S = Resource("sessions", "chat:1")
 ANY_SESSION = Resource("sessions")
@@ -127,3 +128,28 @@ def test_tokens_need_a_known_environment_and_its_key() -> None:
         auth.public_token(forged, {"sub": "cunknown", "pub": True})
     with pytest.raises(UnknownTokenEnvironment):
         auth.public_token(forged, {"sub": 5, "pub": True})
+
+
+@pytest.mark.parametrize("fidelity", list(Fidelity))
+def test_which_hmac_algorithms_a_mode_accepts(fidelity: Fidelity) -> None:
+    behaviour = Behaviour.of(fidelity)
+    auth = Authenticator(Environments(), ControllableClock(), algorithms=behaviour.jwt_algorithms)
+    env = auth.environments.by_key("tr_dev_signer")
+    claims = {"sub": env.id, "pub": True, "iss": "https://id.trigger.dev",
+              "aud": "https://api.trigger.dev", "scopes": []}  # fmt: skip
+    accepted = set()
+    for algorithm in ("HS256", "HS384", "HS512"):
+        token = jwt.encode(claims, env.secret_key, algorithm=algorithm)
+        try:
+            auth.public_token(token, claims)
+            accepted.add(algorithm)
+        except InvalidPublicToken:
+            pass
+    expected = {"HS256"} if fidelity is Fidelity.DOCUMENTED else {"HS256", "HS384", "HS512"}
+    assert accepted == expected
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    with pytest.raises(InvalidPublicToken):
+        auth.public_token(unsigned, claims)
+    other_key = jwt.encode(claims, "tr_dev_someoneelse", algorithm="HS512")
+    with pytest.raises(InvalidPublicToken):
+        auth.public_token(other_key, claims)

@@ -1,0 +1,72 @@
+"""Rows of the fidelity table read from the deployed server's own code, each seen in both
+modes on the assembled app (the contract suite observes the same rows on any target)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from mock_server.app import MockApp, create_app
+from mock_server.core.fidelity import Fidelity
+from mock_server.core.settings import Settings
+from mock_server.http.bodies import js_falsy
+from tests.support import session_body
+
+pytestmark = pytest.mark.anyio
+KEY = "tr_dev_deployedrows0001"
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(params=list(Fidelity), ids=lambda f: f.value)
+def mock(request: pytest.FixtureRequest) -> MockApp:
+    return create_app(Settings(fidelity=request.param))
+
+
+@pytest.fixture
+async def client(mock: MockApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=mock)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake", headers=headers) as c:
+        yield c
+
+
+def deployed(mock: MockApp) -> bool:
+    return mock.settings.fidelity is Fidelity.DEPLOYED
+
+
+def test_which_json_values_javascript_reads_as_false() -> None:
+    assert [js_falsy(v) for v in (None, False, 0, 0.0, "")] == [True] * 5
+    assert [js_falsy(v) for v in ({}, [], True, 1, "0", -1.5)] == [False] * 6
+
+
+@pytest.mark.parametrize("content", [b"null", b"false", b"0", b'""', b"-0.0"])
+async def test_falsy_bodies_on_every_action_with_a_body(
+    mock: MockApp, client: httpx.AsyncClient, content: bytes
+) -> None:
+    made = await client.post("/api/v1/sessions", json=session_body(externalId="s"))
+    assert made.status_code == 201
+    answers = [
+        await client.request(method, path, content=content, headers=JSON)
+        for method, path in (
+            ("POST", "/api/v1/sessions"),
+            ("PATCH", "/api/v1/sessions/s"),
+            ("POST", "/api/v1/sessions/s/close"),
+            ("POST", "/api/v1/sessions/s/end-and-continue"),
+        )
+    ]
+    for answer in answers:
+        if deployed(mock):
+            assert (answer.status_code, answer.json()) == (400, {"error": "Invalid JSON"})
+        else:
+            assert answer.status_code == 422 and "Expected object" in answer.json()["error"]
+    assert (await client.get("/api/v1/sessions/s")).json()["closedAt"] is None
+
+
+async def test_truthy_non_objects_are_still_validation_errors(
+    mock: MockApp, client: httpx.AsyncClient
+) -> None:
+    answer = await client.post("/api/v1/sessions", content=b"[]", headers=JSON)
+    assert answer.status_code == (400 if deployed(mock) else 422)
+    assert "Expected object, received array" in answer.json()["error"]
