@@ -37,8 +37,10 @@ def deployed(mock: MockApp) -> bool:
 
 
 def test_which_json_values_javascript_reads_as_false() -> None:
-    assert [js_falsy(v) for v in (None, False, 0, 0.0, "")] == [True] * 5
-    assert [js_falsy(v) for v in ({}, [], True, 1, "0", -1.5)] == [False] * 6
+    falsy: list[object] = [None, False, 0, 0.0, ""]
+    truthy: list[object] = [{}, [], True, 1, "0", -1.5]
+    assert [js_falsy(v) for v in falsy] == [True] * 5
+    assert [js_falsy(v) for v in truthy] == [False] * 6
 
 
 @pytest.mark.parametrize("content", [b"null", b"false", b"0", b'""', b"-0.0"])
