@@ -27,6 +27,25 @@ async def test_appends_are_numbered_from_zero_and_drained_unwrapped(api: Contrac
     assert [r["seqNum"] for r in after] == [1]
 
 
+async def test_in_appends_claiming_a_webhook_source_lose_it(api: ContractApi) -> None:
+    ext = api.ext()
+    await api.created_session(externalId=ext)
+    forged = '{"kind": "action", "payload": {"actionSource": "webhook", "n": 1.0, "t": "é"}}'
+    kept = '{"kind": "action", "payload": {"actionSource": "button"}}'
+    for n, part in enumerate((forged, kept, "not json", '"actionSource"')):
+        assert (await append(api, ext, "in", part, part_id=f"p-{n}")).status_code == 200
+    await append(api, ext, "out", forged, part_id="p-out")
+    stored = [r["data"] for r in (await records(api, ext, "in")).json()["records"]]
+    assert stored == [
+        '{"kind":"action","payload":{"n":1,"t":"é"}}',
+        kept,
+        "not json",
+        '"actionSource"',
+    ]
+    out = [r["data"] for r in (await records(api, ext, "out")).json()["records"]]
+    assert out == [forged]  # only .in is sanitised
+
+
 async def test_a_repeated_part_id_appends_nothing(api: ContractApi) -> None:
     ext = api.ext()
     await api.created_session(externalId=ext)

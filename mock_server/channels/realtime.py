@@ -24,6 +24,7 @@ from ..core.ids import SESSION_PREFIX, IdSource
 from ..sessions.model import Session
 from ..sessions.store import SessionStore
 from .errors import AppendToClosedSession, AppendToExpiredSession, InitializeClosedSession
+from .sanitize import strip_client_webhook_source
 from .streams import CONTROL_HEADER, ChannelStore, Headers, Record, StreamKey, envelope
 
 IN: Final = "in"
@@ -93,7 +94,10 @@ class Realtime:
     def append_part(
         self, env_id: str, target: Target, text: str, part_id: str | None
     ) -> int | None:
-        """Append one part as the server wraps it; ``None`` if ``part_id`` was a repeat."""
+        """Append one part as the server wraps it; ``None`` if ``part_id`` was a repeat. A
+        part for the session's own ``.in`` is sanitised first, as deployed."""
+        if target.stream.io == IN and target.stream.channel is None:
+            text = strip_client_webhook_source(text)
         body = envelope(text, part_id or self.ids.nanoid(7))
         added = self.channels.append(env_id, target.stream, [((), body)], part_id=part_id)
         return None if added is None else added[0].seq_num

@@ -88,3 +88,39 @@ def dump_json(data: Any) -> bytes:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     except UnicodeEncodeError:
         return json.dumps(data, separators=(",", ":")).encode()
+
+
+def js_number(value: float) -> int | float:
+    """A number as JavaScript prints it: whole numbers (below 1e21) without ``.0``."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
+def js_number_text(value: float) -> str:
+    """``String(value)`` in JavaScript for a finite number."""
+    number = js_number(value)
+    if isinstance(number, int):
+        return str(number)
+    text = repr(number)
+    if "e" in text:  # Python writes 1e-07 where JavaScript writes 1e-7
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{'+' if int(exponent) > 0 else '-'}{abs(int(exponent))}"
+    return text
+
+
+def dump_js_json(value: Any) -> str:
+    """``JSON.stringify(value)``: compact, keys in order, numbers as JavaScript writes
+    them, non-ASCII characters as they are."""
+    if isinstance(value, dict):
+        items = (
+            f"{json.dumps(str(k), ensure_ascii=False)}:{dump_js_json(v)}" for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(dump_js_json(item) for item in value) + "]"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return str(value)
+    return js_number_text(value)

@@ -148,6 +148,13 @@ MUTANTS = {
             patches.ignore_last_event_id,
         ),
         Mutant(
+            "trusts-client-webhooks",
+            "a client's .in append keeps its forged actionSource: webhook",
+            ("test_in_appends_claiming_a_webhook_source_lose_it",),
+            patches.nothing,
+            patches.trust_client_webhooks,
+        ),
+        Mutant(
             "scrambles-key-order",
             "rows come in another key order",
             ("test_create_returns_201_with_the_row_in_wire_order",),

@@ -174,5 +174,11 @@ def ignore_last_event_id() -> None:
     setattr(channels, "parse_last_event_id", lambda raw: None)  # noqa: B010 (a module global)
 
 
+def trust_client_webhooks() -> None:
+    from mock_server.channels import realtime
+
+    setattr(realtime, "strip_client_webhook_source", lambda part: part)  # noqa: B010
+
+
 def nothing(mock: MockApp) -> None:
     """For mutants that patch modules before the app is built."""

@@ -12,29 +12,12 @@ from typing import Any, Final
 from starlette.types import Message, Send
 
 from ...auth.ratelimit import Verdict
-from ...core.jsoncodec import dump_json
+from ...core.jsoncodec import dump_json, js_number, js_number_text
 from ..responses import JSON_TYPE
 from .rules import NO_BODY_STATUSES, Action
 
 PROBLEM_TYPE: Final = "application/problem+json; charset=utf-8"
 STATUS_DOCS: Final = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/"
-
-
-def js_number(value: float) -> int | float:
-    """A number as JavaScript would print it: whole numbers without ``.0``."""
-    return int(value) if float(value).is_integer() else value
-
-
-def js_number_text(value: float) -> str:
-    """``String(value)`` in JavaScript, for the numbers a limiter produces."""
-    number = js_number(value)
-    if isinstance(number, int):
-        return str(number)
-    text = repr(number)
-    if "e" in text:  # 1e-07 in Python is 1e-7 in JavaScript
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{'+' if int(exponent) > 0 else '-'}{abs(int(exponent))}"
-    return text
 
 
 def _express_etag(body: bytes) -> str:
