@@ -39,7 +39,7 @@ from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
 from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
-from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors, MissingAuthorization
 from .http.failures.layer import Failures
 from .http.failures.reader import RuleReader
 from .http.failures.rules import FaultBook
@@ -259,6 +259,7 @@ def connexion_app(
         state.authenticator,
         public_operations=public_operations,
         extra_public_operations=behaviour.public_token_operations,
+        claims_refused_as_deployed=behaviour.claims_refused_as_deployed,
     )
     if settings.admin_token is None:
         admin_spec.pop("security", None)
@@ -319,8 +320,11 @@ def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
     if not state.behaviour.content_type_checked:
         app = AssumeJsonBodies(app)
     app = CanonicalPath(app, behaviour=state.behaviour)
+    app = Cors(app)
+    if state.behaviour.missing_authorization_problem:
+        app = MissingAuthorization(app)
     failures = Failures(
-        Cors(app),
+        app,
         book=state.faults,
         limiter=state.limiter,
         operation_of=routes.operation_of,

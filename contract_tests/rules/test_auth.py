@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 
@@ -46,19 +47,61 @@ async def sign(api: ContractApi, scopes: list[str], *, seconds: int = 900) -> st
     return jwt.encode(payload, api.key, algorithm="HS256")
 
 
+CLAIMS_PATH = "/api/v1/auth/jwt/claims"
+NO_HEADER_PROBLEM = {
+    "title": "Unauthorized",
+    "status": 401,
+    "type": "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/401",
+    "detail": "No authorization header provided",
+    "error": "No authorization header provided",
+}
+
+
+def without_cors(response: httpx.Response) -> bool:
+    return not any(name.startswith("access-control-") for name in response.headers)
+
+
+def claims_refusal(api: ContractApi, response: httpx.Response, documented_error: str) -> None:
+    """How the claims route refuses a credential, in either documented reading."""
+    assert response.status_code == 401, response.text
+    error = response.json()
+    api.observe(
+        "claims_refused_as_deployed",
+        documented=error == {"error": documented_error} and not without_cors(response),
+        deployed=error == {"error": "Invalid or Missing API key"} and without_cors(response),
+    )
+
+
 @pytest.mark.parametrize("header", [None, ""])
 async def test_missing_credentials_get_401(api: ContractApi, header: str | None) -> None:
-    headers = {} if header is None else {"Authorization": header}
+    headers = {"Origin": "http://app.example"}
+    if header is not None:
+        headers["Authorization"] = header
     for method, path in OPERATIONS:
         response = await api.client.request(method, path, headers=headers, json={})
         assert response.status_code == 401, (method, path)
-        assert response.json() == {"error": "Invalid or Missing API key"}
+        if path == CLAIMS_PATH:  # the middleware lets it through to the route
+            assert response.json() == {"error": "Invalid or Missing API key"}
+            continue
+        api.observe(
+            "missing_authorization_problem",
+            documented=response.json() == {"error": "Invalid or Missing API key"},
+            deployed=response.json() == NO_HEADER_PROBLEM
+            and response.text.startswith('{\n  "title": "Unauthorized",')
+            and response.headers["content-type"].startswith("application/problem+json")
+            and without_cors(response),
+        )
 
 
 @pytest.mark.parametrize("key", ["nope", "tr_xyz_abc", "tr_dev_", "sk_live_123", "Bearer"])
 async def test_malformed_secret_keys_get_401_invalid_api_key(api: ContractApi, key: str) -> None:
     for method, path in OPERATIONS:
-        response = await api.request(method, path, credential=key, json={})
+        response = await api.request(
+            method, path, credential=key, json={}, headers={"Origin": "http://app.example"}
+        )
+        if path == CLAIMS_PATH:
+            claims_refusal(api, response, "Invalid API key")
+            continue
         assert response.status_code == 401, (method, path)
         assert response.json() == {"error": "Invalid API key"}
 
@@ -267,9 +310,10 @@ async def test_jwt_claims_name_the_environment(api: ContractApi) -> None:
     assert response.json() == {"sub": env, "pub": True}
     token = (await api.created_session())["publicAccessToken"]
     assert jwt.decode(token, options={"verify_signature": False})["sub"] == env
-    refused = await api.request("POST", "/api/v1/auth/jwt/claims", credential=token)
-    assert refused.status_code == 401
-    assert refused.json() == {"error": "Invalid API key"}
+    refused = await api.request(
+        "POST", CLAIMS_PATH, credential=token, headers={"Origin": "http://app.example"}
+    )
+    claims_refusal(api, refused, "Invalid API key")
 
 
 async def test_environments_have_their_own_ids(api: ContractApi, other_api: ContractApi) -> None:

@@ -11,6 +11,17 @@ class MissingApiKey(ApiError):
     message = "Invalid or Missing API key"
 
 
+class ClaimsRefused(ApiError):
+    """``POST /api/v1/auth/jwt/claims`` without a secret key it accepts, as deployed: one
+    answer for every failure, sent without CORS headers."""
+
+    status = 401
+    message = "Invalid or Missing API key"
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        return ErrorReply(self.status, {"error": self.text}, cors=False)
+
+
 class InvalidApiKey(ApiError):
     status = 401
     message = "Invalid API key"

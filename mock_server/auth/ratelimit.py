@@ -25,6 +25,13 @@ _USAGE: Final = "expected off, deployed or N/SECONDS (for example 100/10)"
 _V = TypeVar("_V")
 
 
+def behind_the_limiter(path: str) -> bool:
+    """Whether the deployed server's limiting middleware (which also refuses requests
+    with no ``Authorization`` header) handles ``path``: ``/api/*`` but for the few routes
+    it lets through (raw path, no query)."""
+    return path.startswith("/api") and not _EXEMPT.fullmatch(path)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenBucket:
     """Holds up to ``max_tokens``; every ``interval_ms`` puts ``refill_rate`` back."""
@@ -167,7 +174,7 @@ class RateLimiter:
             return None
         if not authorization or method.upper() == "OPTIONS":
             return None
-        if not path.startswith("/api") or _EXEMPT.fullmatch(path):
+        if not behind_the_limiter(path):
             return None
         config, identifier = self._resolve(policy, authorization)
         now = self._clock.now_ms()

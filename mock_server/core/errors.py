@@ -64,6 +64,8 @@ class ErrorReply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    cors: bool = True
+    """False for the few answers the deployed server sends without CORS headers."""
 
 
 class ApiError(Exception):

@@ -149,6 +149,28 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
+        name="missing_authorization_problem",
+        topic="`/api/*` request with no `Authorization` header (claims and snapshot URLs aside)",
+        documented='`401 {"error":"Invalid or Missing API key"}`',
+        deployed=(
+            '`401` problem JSON (`{"title":"Unauthorized",…,"detail":"No authorization header '
+            'provided",…}`, 2-space indented), without CORS headers'
+        ),
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="claims_refused_as_deployed",
+        topic=(
+            "`POST /api/v1/auth/jwt/claims` without an accepted secret key "
+            "(none, a public token, an unknown key)"
+        ),
+        documented='`401` with the reason (`"Invalid API key"`, …), CORS headers as everywhere',
+        deployed='`401 {"error":"Invalid or Missing API key"}` for all, without CORS headers',
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="jwt_algorithms",
         topic="Public token signed with the environment's key by HS384 or HS512",
         documented="`401` (HS256 only)",
@@ -185,6 +207,8 @@ class Behaviour:
     split_comma_filters: bool
     bad_period_ignored: bool
     falsy_json_invalid: bool
+    missing_authorization_problem: bool
+    claims_refused_as_deployed: bool
     jwt_algorithms: frozenset[str]
     edge_cursors_deployed_style: bool
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import re
 import time
+from typing import Final
 from urllib.parse import quote, unquote_to_bytes
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..auth.ratelimit import behind_the_limiter
 from ..core.clock import Clock
 from ..core.errors import Issue, ParamsError
 from ..core.fidelity import Behaviour
 from .failures.marks import FAULT_ID
 from .headers import header
 from .journal import RequestJournal
-from .responses import JSON_TYPE, error_response
+from .responses import JSON_TYPE, NO_CORS, STATUS_DOCS, error_response, send_problem
 
 EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
 _EXPOSE = b"access-control-expose-headers"
@@ -53,15 +55,26 @@ class Cors:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if origin:
-                    headers = MutableHeaders(scope=message)
-                    if "access-control-allow-origin" not in headers:
-                        headers["access-control-allow-origin"] = origin
-                        headers.add_vary_header("Origin")
-                raw = list(message.get("headers", ()))
-                if all(name.lower() != _EXPOSE for name, _ in raw):  # channel routes set theirs
-                    raw.append((_EXPOSE, _EXPOSED_VALUE))
-                    message["headers"] = raw
+                exposed = unmarked = False
+                for name, _ in message.get("headers", ()):
+                    lowered = name.lower()
+                    exposed = exposed or lowered == _EXPOSE  # channel routes set theirs
+                    unmarked = unmarked or lowered == NO_CORS
+                if unmarked:  # an answer the deployed server sends without CORS
+                    message["headers"] = [
+                        (k, v) for k, v in message["headers"] if k.lower() != NO_CORS
+                    ]
+                else:
+                    if origin:
+                        headers = MutableHeaders(scope=message)
+                        if "access-control-allow-origin" not in headers:
+                            headers["access-control-allow-origin"] = origin
+                            headers.add_vary_header("Origin")
+                    if not exposed:
+                        message["headers"] = [
+                            *message.get("headers", ()),
+                            (_EXPOSE, _EXPOSED_VALUE),
+                        ]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
@@ -193,3 +206,32 @@ class AccessLog:
                     response_bytes=sent,
                     fault=scope.get(FAULT_ID),
                 )
+
+
+class MissingAuthorization:
+    """The deployed server's answer to an ``/api/*`` request with no ``Authorization``
+    header, from the middleware in front of every route: a ``401`` in problem JSON,
+    without CORS headers (preflights and the routes the middleware skips pass)."""
+
+    PROBLEM: Final = {
+        "title": "Unauthorized",
+        "status": 401,
+        "type": f"{STATUS_DOCS}401",
+        "detail": "No authorization header provided",
+        "error": "No authorization header provided",
+    }
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] != "OPTIONS"
+            and not header(scope, b"authorization")
+        ):
+            raw = scope.get("raw_path") or scope["path"].encode()
+            if behind_the_limiter(raw.split(b"?", 1)[0].decode("latin-1")):
+                await send_problem(send, 401, dict(self.PROBLEM), [])
+                return
+        await self.app(scope, receive, send)

@@ -4,9 +4,12 @@ failure goes through."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from connexion.exceptions import (
     NonConformingResponse,
@@ -35,6 +38,32 @@ from .failures.connection import cut
 logger = logging.getLogger("trigger_mock")
 
 JSON_TYPE = "application/json; charset=utf-8"
+PROBLEM_TYPE: Final = "application/problem+json; charset=utf-8"
+STATUS_DOCS: Final = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/"
+NO_CORS: Final = b"x-trigger-mock-no-cors"
+"""Marks a response the edge must send without CORS headers (the marker is removed)."""
+
+
+def express_etag(body: bytes) -> str:
+    """The weak ETag Express gives a body it sends (length, then a SHA-1 prefix)."""
+    digest = base64.b64encode(hashlib.sha1(body).digest()).decode()[:27]
+    return f'W/"{len(body):x}-{digest}"'
+
+
+async def send_problem(
+    send: Send, status: int, problem: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Problem JSON as the deployed server's Express middleware sends it: indented by two
+    spaces, with Express's content type and ETag, and no CORS headers."""
+    body = json.dumps(problem, indent=2, ensure_ascii=False).encode()
+    headers = [
+        *headers,
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"etag", express_etag(body).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def json_response(
@@ -68,7 +97,8 @@ def as_api_error(exc: Exception) -> ApiError:
 
 def error_response(exc: Exception, behaviour: Behaviour) -> Response:
     reply = as_api_error(exc).render(behaviour)
-    return json_response(reply.body, reply.status, reply.headers)
+    headers = reply.headers if reply.cors else {**reply.headers, NO_CORS.decode(): "1"}
+    return json_response(reply.body, reply.status, headers)
 
 
 ErrorHandler = Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]

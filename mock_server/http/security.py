@@ -15,11 +15,14 @@ from connexion.security import NO_VALUE, BearerSecurityHandler
 
 from ..auth.authenticator import Authenticator, Principal
 from ..auth.environments import Environment, Environments
-from ..auth.errors import AdminTokenRequired, InvalidApiKey
+from ..auth.errors import AdminTokenRequired, ClaimsRefused, InvalidApiKey
 from ..auth.tokens import bearer_credential, public_token_claims
 from ..channels.errors import S2Unauthorized
+from ..core.errors import ApiError
 from ..s2.names import environment_of_token
 from .connexion_internals import routed_operation_id
+
+CLAIMS: Final = "generate_jwt_claims_v1"
 
 SECRET_KEY_SCHEME: Final = "secretKey"
 PUBLIC_TOKEN_SCHEME: Final = "publicAccessToken"
@@ -50,12 +53,14 @@ def api_security_handler(
     *,
     public_operations: frozenset[str],
     extra_public_operations: frozenset[str],
+    claims_refused_as_deployed: bool = False,
 ) -> type[BearerSecurityHandler]:
     """A bearer handler class bound to ``authenticator``.
 
     ``public_operations`` are those whose spec security lists ``publicAccessToken``;
     ``extra_public_operations`` are the ones where the mode also takes a public token
-    although the spec asks for a secret key.
+    although the spec asks for a secret key; ``claims_refused_as_deployed``: every failure
+    to authenticate ``POST /api/v1/auth/jwt/claims`` is :class:`ClaimsRefused`.
     """
 
     class ApiBearer(BearerSecurityHandler):  # type: ignore[misc]
@@ -66,6 +71,13 @@ def api_security_handler(
         @staticmethod
         async def _secret_key(request: ConnexionRequest) -> Any:
             credential = bearer_credential(request.headers.get("authorization"))
+            if claims_refused_as_deployed and routed_operation_id(request.scope) == CLAIMS:
+                try:
+                    if credential is None or public_token_claims(credential) is not None:
+                        raise ClaimsRefused()
+                    return token_info(authenticator.secret_key(credential))
+                except ApiError:
+                    raise ClaimsRefused() from None
             if credential is None:
                 return NO_VALUE
             claims = public_token_claims(credential)

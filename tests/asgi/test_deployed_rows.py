@@ -72,3 +72,51 @@ async def test_truthy_non_objects_are_still_validation_errors(
     answer = await client.post("/api/v1/sessions", content=b"[]", headers=JSON)
     assert answer.status_code == (400 if deployed(mock) else 422)
     assert "Expected object, received array" in answer.json()["error"]
+
+
+async def test_no_authorization_header(mock: MockApp) -> None:
+    transport = httpx.ASGITransport(app=mock)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as bare:
+        origin = {"Origin": "http://app"}
+        answers = {
+            path: await bare.get(path, headers=origin)
+            for path in ("/api/v1/sessions", "/api/v1/sessions/x", "/api/v2/unknown")
+        }
+        preflight = await bare.options("/api/v1/sessions", headers=origin)
+        realtime = await bare.get("/realtime/v1/sessions/x/in/records", headers=origin)
+        claims = await bare.post("/api/v1/auth/jwt/claims", headers=origin)
+    for path, answer in answers.items():
+        assert answer.status_code == (401 if path != "/api/v2/unknown" or deployed(mock) else 404)
+        if deployed(mock):
+            assert answer.headers["content-type"] == "application/problem+json; charset=utf-8"
+            assert answer.json()["detail"] == "No authorization header provided"
+            assert answer.text.startswith('{\n  "title": "Unauthorized",\n  "status": 401,')
+            assert "access-control-allow-origin" not in answer.headers
+        elif answer.status_code == 401:
+            assert answer.json() == {"error": "Invalid or Missing API key"}
+            assert answer.headers["access-control-allow-origin"] == "http://app"
+    assert preflight.status_code == 200
+    assert realtime.status_code == 401 and "title" not in realtime.json()
+    assert claims.json() == {"error": "Invalid or Missing API key"}
+    assert ("access-control-allow-origin" in claims.headers) is not deployed(mock)
+
+
+@pytest.mark.parametrize("credential", ["tr_dev_", "not-a-key", "public-token"])
+async def test_claims_refusals(mock: MockApp, client: httpx.AsyncClient, credential: str) -> None:
+    if credential == "public-token":
+        made = await client.post("/api/v1/sessions", json=session_body())
+        credential = made.json()["publicAccessToken"]
+    answer = await client.post(
+        "/api/v1/auth/jwt/claims",
+        headers={"Authorization": f"Bearer {credential}", "Origin": "http://app"},
+    )
+    assert answer.status_code == 401
+    if deployed(mock):
+        assert answer.json() == {"error": "Invalid or Missing API key"}
+        assert not [h for h in answer.headers if h.startswith("access-control-")]
+        assert "x-trigger-mock-no-cors" not in answer.headers
+    else:
+        assert answer.json() == {"error": "Invalid API key"}
+        assert answer.headers["access-control-allow-origin"] == "http://app"
+    ok = await client.post("/api/v1/auth/jwt/claims", headers={"Origin": "http://app"})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "http://app"

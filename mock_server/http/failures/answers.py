@@ -3,27 +3,15 @@ deployed rate limiter's ``429`` with its ``x-ratelimit-*`` headers."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any
 
 from starlette.types import Message, Send
 
 from ...auth.ratelimit import Verdict
 from ...core.jsoncodec import dump_json, js_number, js_number_text
-from ..responses import JSON_TYPE
+from ..responses import JSON_TYPE, STATUS_DOCS, send_problem
 from .rules import NO_BODY_STATUSES, Action
-
-PROBLEM_TYPE: Final = "application/problem+json; charset=utf-8"
-STATUS_DOCS: Final = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/"
-
-
-def _express_etag(body: bytes) -> str:
-    """The weak ETag Express gives a body it sends (length, then a SHA-1 prefix)."""
-    digest = base64.b64encode(hashlib.sha1(body).digest()).decode()[:27]
-    return f'W/"{len(body):x}-{digest}"'
 
 
 def limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
@@ -35,14 +23,14 @@ def limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def rate_limited_body(verdict: Verdict, now_ms: int) -> bytes:
-    """The deployed server's 429 body: problem JSON, indented by two spaces."""
+def rate_limited_problem(verdict: Verdict, now_ms: int) -> dict[str, Any]:
+    """The deployed server's 429 body."""
     seconds = js_number(verdict.seconds_until_reset(now_ms))
     message = (
         f"Rate limit exceeded {verdict.header_remaining}/{verdict.limit} requests remaining. "
         f"Retry in {js_number_text(seconds)} seconds."
     )
-    problem = {
+    return {
         "title": "Rate Limit Exceeded",
         "status": 429,
         "type": f"{STATUS_DOCS}429",
@@ -53,20 +41,11 @@ def rate_limited_body(verdict: Verdict, now_ms: int) -> bytes:
         "secondsUntilReset": seconds,
         "error": message,
     }
-    return json.dumps(problem, indent=2, ensure_ascii=False).encode()
 
 
 async def send_rate_limited(send: Send, verdict: Verdict, now_ms: int) -> None:
     """The refusal, exactly as deployed: no CORS headers, no ``retry-after``."""
-    body = rate_limited_body(verdict, now_ms)
-    headers = [
-        *limit_headers(verdict),
-        (b"content-type", PROBLEM_TYPE.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"etag", _express_etag(body).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, 429, rate_limited_problem(verdict, now_ms), limit_headers(verdict))
 
 
 def status_answer(action: Action) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
