@@ -244,11 +244,17 @@ def connexion_app(
     app.add_api(
         load_spec(S2_SPEC_PATH),
         base_path=S2_BASE_PATH,
-        resolver=handler_resolver(S2Handlers(state.channels)),
+        resolver=handler_resolver(
+            S2Handlers(state.channels, raw_names=behaviour.s2_stream_names_raw)
+        ),
         security_map={"bearer": s2_security_handler(state.environments)},
     )
     channels = ChannelHandlers(
-        state.realtime, ping_seconds=settings.ping_seconds, s2_port=settings.s2_port
+        state.realtime,
+        ping_seconds=settings.ping_seconds,
+        s2_port=settings.s2_port,
+        flush_interval_ms=behaviour.s2_flush_interval_ms,
+        raw_stream_names=behaviour.s2_stream_names_raw,
     )
     public_operations = frozenset(
         op_id

@@ -78,6 +78,21 @@ async def test_initialize_hands_out_credentials_for_the_stream(api: ContractApi)
         assert response.headers[header]
 
 
+async def test_initialize_names_the_stream_and_its_flush_interval(api: ContractApi) -> None:
+    ext = api.ext("chat/é 1")
+    await api.created_session(externalId=ext)
+    response = await api.request("PUT", f"/realtime/v1/sessions/{quote(ext, safe='')}/out")
+    assert response.status_code == 202
+    name = response.headers["x-s2-stream-name"]
+    api.observe(
+        "s2_stream_names_raw",
+        documented=name == f"/sessions/{quote(ext, safe='')}/out",
+        deployed=name == f"/sessions/{ext}/out",
+    )
+    interval = response.headers["x-s2-flush-interval-ms"]
+    api.observe("s2_flush_interval_ms", documented=interval == "200", deployed=interval == "100")
+
+
 async def test_initialize_refuses_closed_sessions(api: ContractApi) -> None:
     ext = api.ext()
     await api.created_session(externalId=ext)

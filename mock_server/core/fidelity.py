@@ -171,6 +171,22 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
+        name="s2_flush_interval_ms",
+        topic="`X-S2-Flush-Interval-Ms` from initialize (`PUT …/{io}`)",
+        documented="`200` (the S2 client's default)",
+        deployed="`100` (the server's setting)",
+        documented_value=200,
+        deployed_value=100,
+    ),
+    Difference(
+        name="s2_stream_names_raw",
+        topic="`X-S2-Stream-Name` for a session key holding `/` or non-ASCII",
+        documented="`/sessions/{key}/{io}`, the key percent-encoded",
+        deployed="`/sessions/{key}/{io}`, the key as it is",
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="jwt_algorithms",
         topic="Public token signed with the environment's key by HS384 or HS512",
         documented="`401` (HS256 only)",
@@ -209,6 +225,8 @@ class Behaviour:
     falsy_json_invalid: bool
     missing_authorization_problem: bool
     claims_refused_as_deployed: bool
+    s2_flush_interval_ms: int
+    s2_stream_names_raw: bool
     jwt_algorithms: frozenset[str]
     edge_cursors_deployed_style: bool
 

@@ -28,10 +28,9 @@ from ..channels.sse import (
 from ..http.failures.marks import cut_after_records
 from ..http.responses import EventStream, json_response
 from ..http.security import principal_of
-from ..s2.names import S2_BASE_PATH, S2_BASIN, s2_access_token, stream_name
+from ..s2.names import S2_BASE_PATH, S2_BASIN, header_value, s2_access_token, stream_name
 from ..sessions.errors import SessionNotFound
 
-FLUSH_INTERVAL_MS = 200
 MAX_RETRIES = 10
 
 
@@ -53,11 +52,19 @@ def _unwrap(body: str) -> tuple[Any, str]:
 
 class ChannelHandlers:
     def __init__(
-        self, realtime: Realtime, *, ping_seconds: float, s2_port: int | None = None
+        self,
+        realtime: Realtime,
+        *,
+        ping_seconds: float,
+        s2_port: int | None = None,
+        flush_interval_ms: int = 200,
+        raw_stream_names: bool = False,
     ) -> None:
         self.realtime = realtime
         self.ping_seconds = ping_seconds
         self.s2_port = s2_port
+        self.flush_interval_ms = flush_interval_ms
+        self.raw_stream_names = raw_stream_names
 
     def _s2_endpoint(self) -> str:
         """This server's S2 endpoint, as the caller reaches this server."""
@@ -171,9 +178,9 @@ class ChannelHandlers:
         self.realtime.check_initializable(target)
         headers = {
             "X-S2-Access-Token": s2_access_token(principal.environment),
-            "X-S2-Stream-Name": stream_name(target.stream),
+            "X-S2-Stream-Name": header_value(stream_name(target.stream, raw=self.raw_stream_names)),
             "X-S2-Basin": S2_BASIN,
-            "X-S2-Flush-Interval-Ms": str(FLUSH_INTERVAL_MS),
+            "X-S2-Flush-Interval-Ms": str(self.flush_interval_ms),
             "X-S2-Max-Retries": str(MAX_RETRIES),
             "X-S2-Endpoint": self._s2_endpoint(),
         }

@@ -97,8 +97,9 @@ class DuplexAppendSession(Response):
 class S2Handlers:
     """Operations of ``openapi/s2.yaml``."""
 
-    def __init__(self, channels: ChannelStore) -> None:
+    def __init__(self, channels: ChannelStore, *, raw_names: bool = False) -> None:
         self.channels = channels
+        self.raw_names = raw_names
 
     def _append(
         self, env_id: str, key: StreamKey, items: list[tuple[Headers, str]], match: int | None
@@ -116,7 +117,7 @@ class S2Handlers:
 
     async def s2_append(self, stream: str, token_info: dict[str, Any]) -> Response:
         env = s2_environment_of(token_info)
-        key = parse_stream_name(unquote(stream))
+        key = parse_stream_name(unquote(stream), raw=self.raw_names)
         if key is None:
             raise S2UnknownStream()
         kind = media_type(request.headers.get("content-type"))

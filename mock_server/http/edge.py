@@ -21,6 +21,7 @@ from ..auth.ratelimit import behind_the_limiter
 from ..core.clock import Clock
 from ..core.errors import Issue, ParamsError
 from ..core.fidelity import Behaviour
+from ..s2.names import S2_BASE_PATH
 from .failures.marks import FAULT_ID
 from .headers import header
 from .journal import RequestJournal
@@ -131,14 +132,16 @@ class CanonicalPath:
 
 
 class AssumeJsonBodies:
-    """Treats every request body outside ``/_mock/`` as JSON whatever its declared
-    ``Content-Type`` (the deployed server reads bodies that way)."""
+    """Treats every API request body as JSON whatever its declared ``Content-Type`` (the
+    deployed server reads bodies that way). The control plane and the S2 endpoint (S2's
+    own service, with its own content types) keep theirs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith("/_mock/"):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not path.startswith(("/_mock/", S2_BASE_PATH + "/")):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             if len(headers) != len(scope["headers"]):
                 headers.append((b"content-type", b"application/json"))

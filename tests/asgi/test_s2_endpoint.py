@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from mock_server.app import create_app
+from mock_server.core.fidelity import Fidelity
 from mock_server.core.settings import Settings
 from mock_server.s2.proto import COMPRESSED, TERMINAL, FrameReader, _fields, _message, frame
 from tests.support import new_key
@@ -31,9 +32,11 @@ def positions(ack: bytes) -> list[int]:
     return found
 
 
-@pytest.fixture
-async def s2() -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
-    transport = httpx.ASGITransport(app=create_app(Settings()))
+@pytest.fixture(params=list(Fidelity), ids=lambda f: f.value)
+async def s2(request: pytest.FixtureRequest) -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
+    """The S2 endpoint in both modes (deployed mode reads API bodies as JSON whatever their
+    type; S2's own types must survive it: the SDK's writer hung when they did not)."""
+    transport = httpx.ASGITransport(app=create_app(Settings(fidelity=request.param)))
     async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
         auth = {"Authorization": f"Bearer {new_key()}"}
         init = await client.put("/realtime/v1/sessions/chat-1/out", headers=auth)

@@ -127,8 +127,10 @@ test("writeControl goes through the S2 endpoint initialize hands out", async () 
 
 test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", async () => {
   asSecretKey();
-  await sessions.start(startBody("writer/1"));
-  const handle = sessions.open("writer/1");
+  // a key with "/" and non-ASCII: the deployed server names its S2 stream with it raw
+  const writerKey = "writer/é 中 1";
+  await sessions.start(startBody(writerKey));
+  const handle = sessions.open(writerKey);
   await handle.out.append({ type: "text-delta", delta: "one" });
   const { waitUntilComplete } = handle.out.pipe(
     (async function* () {
@@ -139,7 +141,7 @@ test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", a
   assert.deepEqual(await waitUntilComplete(), { lastEventId: "2" });
   const read = async () => {
     const response = await fetch(
-      `${baseURL}/realtime/v1/sessions/${encodeURIComponent("writer/1")}/out/records`,
+      `${baseURL}/realtime/v1/sessions/${encodeURIComponent(writerKey)}/out/records`,
       { headers: { Authorization: `Bearer ${key}` } },
     );
     return (await response.json()).records;

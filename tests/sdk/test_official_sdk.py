@@ -1,6 +1,6 @@
 """The official Node SDK (pinned in ``tests/sdk/package.json``) against a served fake
-with the echo agent: the Sessions calls, the channels, and one chat turn through the
-SDK's browser chat transport. ``make test`` installs it from ``package-lock.json``."""
+with the echo agent, in both fidelity modes: the Sessions calls, the channels, failures
+on demand, and one chat turn through the SDK's browser chat transport. ``make test`` installs it from ``package-lock.json``."""
 
 from __future__ import annotations
 
@@ -17,9 +17,17 @@ from mock_server.testing import MockServer
 SDK_TESTS = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def echo_fake() -> Iterator[MockServer]:
-    fake = MockServer("--agent", "echo", "--validate-responses", "--log-level", "warning")
+@pytest.fixture(scope="module", params=["documented", "deployed"])
+def echo_fake(request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    fake = MockServer(
+        "--agent",
+        "echo",
+        "--validate-responses",
+        "--log-level",
+        "warning",
+        "--fidelity",
+        request.param,
+    )
     fake.start()
     yield fake
     fake.stop()

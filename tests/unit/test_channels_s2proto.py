@@ -9,7 +9,7 @@ import pytest
 from mock_server.channels.errors import RecordTooLarge, S2SeqMismatch
 from mock_server.channels.streams import BATCH_MAX_RECORDS, ChannelStore, StreamKey, metered_bytes
 from mock_server.core.clock import ControllableClock
-from mock_server.s2.names import parse_stream_name, stream_name
+from mock_server.s2.names import header_value, parse_stream_name, stream_name
 from mock_server.s2.proto import (
     TERMINAL,
     FrameReader,
@@ -88,6 +88,40 @@ def test_stream_names_round_trip_whatever_the_key_holds() -> None:
     for key in (StreamKey("a/b:c", "in"), StreamKey("x", "out", "screens.v1")):
         assert parse_stream_name(stream_name(key)) == key
     assert parse_stream_name("/sessions/x/sideways") is None
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        StreamKey("a/b:c", "in"),
+        StreamKey("chat/é 1", "out"),
+        StreamKey("中/文", "out", "screens.v1"),
+        StreamKey("a%2Fb", "in"),
+    ],
+)
+def test_raw_stream_names_as_deployed_round_trip(key: StreamKey) -> None:
+    name = stream_name(key, raw=True)
+    assert (
+        name
+        == "/sessions/"
+        + key.key
+        + (f"/channels/{key.channel}" if key.channel else "")
+        + f"/{key.io}"
+    )
+    assert parse_stream_name(name, raw=True) == key
+    # as a client reads it back from the header (Latin-1), then sends it
+    read_back = header_value(name).encode("latin-1").decode("latin-1")
+    assert parse_stream_name(read_back, raw=True) == key
+    header_value(name).encode("latin-1")  # always fit for a header
+
+
+def test_raw_names_that_are_not_session_streams() -> None:
+    for name in ("/sessions/x/sideways", "/runs/r/out", "/sessions//out", "sessions/x/in"):
+        assert parse_stream_name(name, raw=True) is None
+    # Raw names are ambiguous where the deployed ones are too: this key's .out and key
+    # "x"'s side channel "y" share one S2 stream name.
+    clash = stream_name(StreamKey("x/channels/y", "out"), raw=True)
+    assert parse_stream_name(clash, raw=True) == StreamKey("x", "out", "y")
 
 
 def _record(body: bytes, headers: list[tuple[bytes, bytes]] = ()) -> bytes:  # type: ignore[assignment]
