@@ -1,6 +1,7 @@
 """The official Node SDK (pinned in ``tests/sdk/package.json``) against a served fake
 with the echo agent, in both fidelity modes: the Sessions calls, the channels, failures
-on demand, and one chat turn through the SDK's browser chat transport. ``make test`` installs it from ``package-lock.json``."""
+on demand, and one chat turn through the SDK's browser chat transport. ``make test``
+installs it from ``package-lock.json``."""
 
 from __future__ import annotations
 
