@@ -39,7 +39,14 @@ from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
 from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
-from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors, MissingAuthorization
+from .http.edge import (
+    AccessLog,
+    AssumeJsonBodies,
+    CanonicalPath,
+    Cors,
+    DeployedEdge,
+    MissingAuthorization,
+)
 from .http.failures.layer import Failures
 from .http.failures.reader import RuleReader
 from .http.failures.rules import FaultBook
@@ -336,4 +343,5 @@ def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
         operation_of=routes.operation_of,
         clock=state.clock,
     )
-    return AccessLog(failures, journal=state.journal, clock=state.clock)
+    outer: ASGIApp = DeployedEdge(failures) if state.behaviour.deployed_edge else failures
+    return AccessLog(outer, journal=state.journal, clock=state.clock)

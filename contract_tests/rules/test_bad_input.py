@@ -172,3 +172,17 @@ async def test_deeply_nested_bodies_get_no_server_error(api: ContractApi, depth:
     )
     assert 400 <= response.status_code < 500
     assert await nothing_stored(api)
+
+
+async def test_a_trailing_slash_and_the_headers_on_every_answer(api: ContractApi) -> None:
+    moved = await api.request("GET", "/api/v1/sessions/", params={"page[size]": "1"})
+    listed = await api.list()
+    hsts = listed.headers.get("strict-transport-security")
+    api.observe(
+        "deployed_edge",
+        documented=moved.status_code == 307 and hsts is None,
+        deployed=moved.status_code == 301
+        and moved.headers["location"].endswith("/api/v1/sessions?page%5Bsize%5D=1")
+        and hsts == "max-age=3153600000"
+        and moved.headers.get("strict-transport-security") == hsts,
+    )

@@ -149,6 +149,18 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
+        name="deployed_edge",
+        topic="A path ending in `/`; the headers on every answer",
+        documented="`307` to the path without it (`/api/v1/sessions/`); no extra headers",
+        deployed=(
+            "`301` to the path without it (slashes folded, query kept); every answer "
+            "carries `Strict-Transport-Security: max-age=3153600000` and "
+            "`X-Robots-Tag: noindex, nofollow`"
+        ),
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="missing_authorization_problem",
         topic="`/api/*` request with no `Authorization` header (claims and snapshot URLs aside)",
         documented='`401 {"error":"Invalid or Missing API key"}`',
@@ -223,6 +235,7 @@ class Behaviour:
     split_comma_filters: bool
     bad_period_ignored: bool
     falsy_json_invalid: bool
+    deployed_edge: bool
     missing_authorization_problem: bool
     claims_refused_as_deployed: bool
     s2_flush_interval_ms: int

@@ -238,3 +238,49 @@ class MissingAuthorization:
                 await send_problem(send, 401, dict(self.PROBLEM), [])
                 return
         await self.app(scope, receive, send)
+
+
+class DeployedEdge:
+    """What the deployed server's first Express middleware does to every request: a path
+    ending in ``/`` is redirected (``301``) to the same path without it (repeated slashes
+    folded, the query kept), and every answer carries ``Strict-Transport-Security`` and
+    (on any host but the dashboard's) ``X-Robots-Tag``. The control plane is left alone."""
+
+    HEADERS: Final = (
+        (b"strict-transport-security", b"max-age=3153600000"),
+        (b"x-robots-tag", b"noindex, nofollow"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
+            await self.app(scope, receive, send)
+            return
+        raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *self.HEADERS]
+            await send(message)
+
+        if len(raw) > 1 and raw.endswith(b"/"):
+            await self._redirect(raw, scope, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _redirect(raw: bytes, scope: Scope, send: Send) -> None:
+        target = re.sub(rb"/+", b"/", raw[:-1]) or b"/"
+        query = scope.get("query_string", b"")
+        location = target + (b"?" + query if query else b"")
+        body = b"Moved Permanently. Redirecting to " + location
+        headers = [
+            (b"location", location),
+            (b"vary", b"Accept"),
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 301, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -109,9 +109,12 @@ class QueryValidator(ParameterValidator):  # type: ignore[misc]
         if issues:
             raise QueryError(issues)
         for param in self.parameters.get("path", []):
-            error = self.validate_path_parameter(param, request)
-            if error:
-                raise ParamsError([Issue("custom", error, (param["name"],))])
+            value = request.path_params.get(param["name"])
+            if value is None:
+                continue
+            found = self.validators.issues(param.get("schema", {}), value)
+            if found:  # zod's words, as the server's params check sends them
+                raise ParamsError([Issue(i.code, i.message, (param["name"],)) for i in found])
 
 
 def _query_issue(name: str, issue: Issue) -> Issue:

@@ -120,3 +120,38 @@ async def test_claims_refusals(mock: MockApp, client: httpx.AsyncClient, credent
         assert answer.headers["access-control-allow-origin"] == "http://app"
     ok = await client.post("/api/v1/auth/jwt/claims", headers={"Origin": "http://app"})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "http://app"
+
+
+async def test_trailing_slashes_and_the_edge_headers(
+    mock: MockApp, client: httpx.AsyncClient
+) -> None:
+    moved = await client.get("/api//v1/sessions/", params={"page[size]": "2"})
+    answer = await client.get("/api/v1/sessions")
+    refused = await client.get("/api/v1/sessions", headers={"Authorization": ""})
+    health = await client.get("/_mock/health")
+    if deployed(mock):
+        assert moved.status_code == 301
+        assert moved.headers["location"] == "/api/v1/sessions?page%5Bsize%5D=2"
+        assert moved.text == "Moved Permanently. Redirecting to /api/v1/sessions?page%5Bsize%5D=2"
+        for each in (moved, answer, refused):
+            assert each.headers["strict-transport-security"] == "max-age=3153600000"
+            assert each.headers["x-robots-tag"] == "noindex, nofollow"
+    else:
+        assert moved.status_code in (307, 404)
+        assert "strict-transport-security" not in answer.headers
+    assert "strict-transport-security" not in health.headers
+
+
+async def test_an_unknown_io_is_a_params_error_in_zod_words(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/realtime/v1/sessions/x/sideways/append", content=b"hi")
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "Params Error",
+        "details": [
+            {
+                "code": "invalid_enum_value",
+                "message": "Invalid enum value. Expected 'out' | 'in', received 'sideways'",
+                "path": ["io"],
+            }
+        ],
+    }
