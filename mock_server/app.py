@@ -262,6 +262,7 @@ def connexion_app(
         s2_port=settings.s2_port,
         flush_interval_ms=behaviour.s2_flush_interval_ms,
         raw_stream_names=behaviour.s2_stream_names_raw,
+        authorize_first=behaviour.authorization_before_existence,
     )
     public_operations = frozenset(
         op_id

@@ -9,7 +9,7 @@ import pytest
 
 from ..harness.channels import append, follow, records
 from ..harness.client import ContractApi
-from ..harness.expect import out_of_scope
+from ..harness.expect import SCOPE_ERROR, out_of_scope
 from .test_auth import sign
 
 pytestmark = [pytest.mark.anyio, pytest.mark.writes]
@@ -91,6 +91,20 @@ async def test_initialize_names_the_stream_and_its_flush_interval(api: ContractA
     )
     interval = response.headers["x-s2-flush-interval-ms"]
     api.observe("s2_flush_interval_ms", documented=interval == "200", deployed=interval == "100")
+
+
+async def test_appends_to_unknown_sessions_check_the_token_first(api: ContractApi) -> None:
+    ghost = api.ext("ghost")
+    elsewhere = await sign(api, [f"write:sessions:{api.ext('another')}"])
+    refused = await append(api, ghost, "in", "hi", credential=elsewhere)
+    api.observe(
+        "authorization_before_existence",
+        documented=refused.status_code == 404,
+        deployed=refused.status_code == 403 and refused.json() == SCOPE_ERROR,
+    )
+    matching = await sign(api, [f"write:sessions:{ghost}"])
+    assert (await append(api, ghost, "in", "hi", credential=matching)).status_code == 404
+    assert (await append(api, ghost, "in", "hi")).status_code == 404  # the secret key
 
 
 async def test_initialize_refuses_closed_sessions(api: ContractApi) -> None:

@@ -149,6 +149,14 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
+        name="authorization_before_existence",
+        topic="Append to an unknown session with a token not scoped to its URL key",
+        documented="`404` (existence is checked first)",
+        deployed="`403` (the token is checked first; a secret key or a matching token gets `404`)",
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="deployed_edge",
         topic="A path ending in `/`; the headers on every answer",
         documented="`307` to the path without it (`/api/v1/sessions/`); no extra headers",
@@ -235,6 +243,7 @@ class Behaviour:
     split_comma_filters: bool
     bad_period_ignored: bool
     falsy_json_invalid: bool
+    authorization_before_existence: bool
     deployed_edge: bool
     missing_authorization_problem: bool
     claims_refused_as_deployed: bool

@@ -59,7 +59,9 @@ class ChannelHandlers:
         s2_port: int | None = None,
         flush_interval_ms: int = 200,
         raw_stream_names: bool = False,
+        authorize_first: bool = False,
     ) -> None:
+        self.authorize_first = authorize_first
         self.realtime = realtime
         self.ping_seconds = ping_seconds
         self.s2_port = s2_port
@@ -154,9 +156,15 @@ class ChannelHandlers:
     ) -> Response:
         principal = principal_of(token_info)
         env_id = principal.environment.id
-        target = self.realtime.target(
-            env_id, unquote(session), io, channel, not_found=ResourceNotFound, row_required=True
-        )
+        ref = unquote(session)
+        try:
+            target = self.realtime.target(
+                env_id, ref, io, channel, not_found=ResourceNotFound, row_required=True
+            )
+        except ResourceNotFound:
+            if self.authorize_first:  # a token not scoped to this key learns nothing
+                access.to_write_channel(principal, (ref,), channel, io)
+            raise
         access.to_write_channel(principal, target.keys, channel, io)
         assert target.session is not None
         self.realtime.check_open(target.session)

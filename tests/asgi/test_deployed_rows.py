@@ -155,3 +155,18 @@ async def test_an_unknown_io_is_a_params_error_in_zod_words(client: httpx.AsyncC
             }
         ],
     }
+
+
+async def test_appends_to_unknown_sessions(mock: MockApp, client: httpx.AsyncClient) -> None:
+    made = await client.post("/api/v1/sessions", json=session_body(externalId="mine"))
+    mine = made.json()["publicAccessToken"]  # write:sessions:mine
+    path = "/realtime/v1/sessions/ghost/in/append"
+    scoped_elsewhere = await client.post(
+        path, content=b"hi", headers={"Authorization": f"Bearer {mine}"}
+    )
+    assert scoped_elsewhere.status_code == (403 if deployed(mock) else 404)
+    assert (await client.post(path, content=b"hi")).status_code == 404  # secret key
+    known = "/realtime/v1/sessions/mine/in/append"
+    assert (
+        await client.post(known, content=b"hi", headers={"Authorization": f"Bearer {mine}"})
+    ).status_code == 200

@@ -65,6 +65,7 @@ def failed_tests(junit: Path) -> set[str]:
 
 
 def check_one(mutant: Mutant, fidelity: str, examples: int) -> Verdict:
+    fidelity = mutant.fidelity or fidelity
     fake = ServedMutant(mutant.name, fidelity)
     try:
         fake.start()

@@ -25,6 +25,8 @@ class Mutant:
     caught_by: tuple[str, ...]  # tests named after the broken rule; any one failing counts
     patch: Patch
     before_start: Callable[[], None] = lambda: None
+    fidelity: str | None = None
+    """The mode it is served in (a deployed-only rule), else the check's own."""
 
 
 MUTANTS = {
@@ -153,6 +155,14 @@ MUTANTS = {
             ("test_in_appends_claiming_a_webhook_source_lose_it",),
             patches.nothing,
             patches.trust_client_webhooks,
+        ),
+        Mutant(
+            "existence-before-auth",
+            "deployed appends to unknown sessions answer 404 to tokens scoped elsewhere",
+            ("test_appends_to_unknown_sessions_check_the_token_first",),
+            patches.nothing,
+            patches.existence_before_auth,
+            fidelity="deployed",
         ),
         Mutant(
             "scrambles-key-order",

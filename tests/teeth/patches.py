@@ -185,5 +185,17 @@ def trust_client_webhooks() -> None:
     setattr(realtime, "strip_client_webhook_source", lambda part: part)  # noqa: B010
 
 
+def existence_before_auth() -> None:
+    """Deployed mode with appends checking the session before the token again."""
+    from mock_server.handlers.channels import ChannelHandlers
+
+    original = ChannelHandlers.__init__
+
+    def init(self: ChannelHandlers, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "authorize_first": False})
+
+    setattr(ChannelHandlers, "__init__", init)  # noqa: B010
+
+
 def nothing(mock: MockApp) -> None:
     """For mutants that patch modules before the app is built."""
