@@ -162,10 +162,14 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
 def api_spec_for(behaviour: Behaviour) -> dict[str, Any]:
     """``openapi.yaml`` as this mode serves it."""
     spec = load_spec(api_spec_path())
+    created = spec["components"]["schemas"]["SessionsFilter"]["properties"]["createdAt"]
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.
-        filters = spec["components"]["schemas"]["SessionsFilter"]["properties"]
-        del filters["createdAt"]["properties"]["period"]["pattern"]
+        del created["properties"]["period"]["pattern"]
+    if behaviour.created_at_bounds_are_numbers:
+        # ... and reads `from`/`to` as JavaScript's Number() does, integers only.
+        for bound in ("from", "to"):
+            created["properties"][bound] = {"type": "integer", "x-js-number": True}
     return spec
 
 

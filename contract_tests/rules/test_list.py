@@ -270,7 +270,19 @@ async def test_created_at_from_and_to_are_inclusive_epoch_ms(api: ContractApi) -
     low, high = epoch_ms(second["createdAt"]), epoch_ms(third["createdAt"])
     window = {"filter[createdAt][from]": str(low), "filter[createdAt][to]": str(high)}
     assert ids(await api.list(window)) == [third["id"], second["id"]]
-    assert ids(await api.list({"filter[createdAt][to]": first["createdAt"]})) == [first["id"]]
+    assert ids(await api.list({"filter[createdAt][to]": str(low - 1)})) == [first["id"]]
+
+
+async def test_created_at_bounds_given_as_iso_dates(api: ContractApi) -> None:
+    response = await api.list({"filter[createdAt][to]": "2099-01-01T00:00:00.000Z"})
+    details = response.json().get("details") or [{}]
+    api.observe(
+        "created_at_bounds_are_numbers",
+        documented=response.status_code == 200,
+        deployed=response.status_code == 400
+        and details[0].get("message") == "Expected number, received nan"
+        and details[0].get("path") == ["filter[createdAt][to]"],
+    )
 
 
 @pytest.mark.mock_only

@@ -215,6 +215,17 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=frozenset({"HS256", "HS384", "HS512"}),
     ),
     Difference(
+        name="created_at_bounds_are_numbers",
+        topic="`filter[createdAt][from|to]` as an ISO date-time",
+        documented="accepted (epoch milliseconds or ISO 8601)",
+        deployed=(
+            '`400` Query Error `"Expected number, received nan"` (epoch milliseconds only, read '
+            "as JavaScript's `Number()`)"
+        ),
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="edge_cursors_deployed_style",
         topic="List cursors at the ends of the list",
         documented="`next`/`previous` present exactly when older/newer rows exist",
@@ -250,6 +261,7 @@ class Behaviour:
     s2_flush_interval_ms: int
     s2_stream_names_raw: bool
     jwt_algorithms: frozenset[str]
+    created_at_bounds_are_numbers: bool
     edge_cursors_deployed_style: bool
 
     @classmethod

@@ -20,7 +20,24 @@ _INTEGER: Final = re.compile(r"^[+-]?\d{1,4000}$")
 _NUMBER: Final = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+def _js_number(text: str) -> Any:
+    """``Number(text)`` in JavaScript, where it gives a number (blank is 0; ``0x10`` is 16;
+    whole floats are integers); anything else stays text, which validation reports as
+    zod reports NaN."""
+    stripped = text.strip()
+    if not stripped:
+        return 0
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+", stripped):
+        return int(stripped, 0)
+    if _NUMBER.match(stripped):
+        value = float(stripped)
+        return int(value) if value.is_integer() else value
+    return text
+
+
 def _coerce(text: str, schema: dict[str, Any]) -> Any:
+    if schema.get("x-js-number"):
+        return _js_number(text)
     wanted = {schema.get("type")} | {alt.get("type") for alt in schema.get("anyOf", ())}
     if wanted & {"integer", "number"}:
         if _INTEGER.match(text):

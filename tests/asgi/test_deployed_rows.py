@@ -170,3 +170,29 @@ async def test_appends_to_unknown_sessions(mock: MockApp, client: httpx.AsyncCli
     assert (
         await client.post(known, content=b"hi", headers={"Authorization": f"Bearer {mine}"})
     ).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "deployed_answer"),
+    [
+        ("2024-01-01T00:00:00Z", "Expected number, received nan"),
+        ("1.5", "Expected integer, received float"),
+        (" 0x10 ", None),
+        ("", None),
+        ("1e3", None),
+        ("1700000000000", None),
+    ],
+)
+async def test_created_at_bounds(
+    mock: MockApp, client: httpx.AsyncClient, value: str, deployed_answer: str | None
+) -> None:
+    answer = await client.get("/api/v1/sessions", params={"filter[createdAt][from]": value})
+    if deployed(mock):
+        if deployed_answer is None:
+            assert answer.status_code == 200
+        else:
+            assert answer.status_code == 400
+            assert answer.json()["details"][0]["message"] == deployed_answer
+    else:  # epoch ms or ISO 8601, nothing else
+        accepted = value in ("2024-01-01T00:00:00Z", "1700000000000")
+        assert answer.status_code == (200 if accepted else 400)
