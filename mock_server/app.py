@@ -166,6 +166,10 @@ def api_spec_for(behaviour: Behaviour) -> dict[str, Any]:
     if behaviour.bad_period_ignored:
         # The deployed server reads any period string and ignores what it cannot parse.
         del created["properties"]["period"]["pattern"]
+    if behaviour.expires_at_coerced:
+        # ... and takes any expiresAt JavaScript's Date reads (the create handler reads it).
+        body = spec["components"]["schemas"]["CreateSessionRequestBody"]["properties"]
+        body["expiresAt"] = {"description": body["expiresAt"]["description"]}
     if behaviour.created_at_bounds_are_numbers:
         # ... and reads `from`/`to` as JavaScript's Number() does, integers only.
         for bound in ("from", "to"):

@@ -292,3 +292,20 @@ async def test_created_at_and_token_times_follow_the_clock(api: ContractApi) -> 
     assert body["createdAt"] == body["updatedAt"] == "2030-01-01T00:00:00.000Z"
     claims = token_claims(body["publicAccessToken"], api.key)
     assert claims["iat"] == int(datetime(2030, 1, 1, tzinfo=UTC).timestamp())
+
+
+@pytest.mark.writes
+async def test_expires_at_as_epoch_milliseconds_or_a_plain_date(api: ContractApi) -> None:
+    as_number = await api.create(externalId=api.ext(), expiresAt=4102444800000)
+    as_date = await api.create(externalId=api.ext(), expiresAt="2100-01-01")
+    unreadable = await api.create(externalId=api.ext(), expiresAt="soon")
+    refused = (as_number.status_code, as_date.status_code)
+    api.observe(
+        "expires_at_coerced",
+        documented=refused in ((422, 422), (400, 400)),
+        deployed=refused == (201, 201)
+        and as_number.json()["expiresAt"] == "2100-01-01T00:00:00.000Z"
+        and as_date.json()["expiresAt"] == "2100-01-01T00:00:00.000Z",
+    )
+    assert unreadable.status_code in (400, 422)
+    assert "Invalid date" in unreadable.json()["error"]

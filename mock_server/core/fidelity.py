@@ -215,6 +215,17 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=frozenset({"HS256", "HS384", "HS512"}),
     ),
     Difference(
+        name="expires_at_coerced",
+        topic="Create's `expiresAt` as epoch milliseconds or a non-ISO date string",
+        documented="validation error (an RFC 3339 date-time only)",
+        deployed=(
+            "accepted as JavaScript's `Date` reads it (`1767225600000`, `2030-01-01`, RFC 2822; "
+            '`null` is 1970, so `409`); what it cannot read is `"Invalid date"`'
+        ),
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
         name="created_at_bounds_are_numbers",
         topic="`filter[createdAt][from|to]` as an ISO date-time",
         documented="accepted (epoch milliseconds or ISO 8601)",
@@ -261,6 +272,7 @@ class Behaviour:
     s2_flush_interval_ms: int
     s2_stream_names_raw: bool
     jwt_algorithms: frozenset[str]
+    expires_at_coerced: bool
     created_at_bounds_are_numbers: bool
     edge_cursors_deployed_style: bool
 

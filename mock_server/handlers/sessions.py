@@ -30,7 +30,7 @@ class SessionHandlers:
 
     async def create_session_v1(self, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
         principal = principal_of(token_info)
-        new = NewSession.from_body(body)
+        new = NewSession.from_body(body, js_dates=self.behaviour.expires_at_coerced)
         access.to_create(
             principal,
             new.task_identifier,

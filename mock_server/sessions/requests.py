@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ..core.errors import Issue, ValidationFailed
 from ..core.ids import SESSION_PREFIX
-from ..core.times import parse_iso_ms
+from ..core.times import js_date_ms, parse_iso_ms
 from .model import JsonObject
 
 # What JavaScript's String.prototype.trim removes (the server trims externalIds with it).
@@ -51,9 +51,16 @@ class NewSession:
             object.__setattr__(self, "external_id", clean_external_id(self.external_id))
 
     @classmethod
-    def from_body(cls, body: JsonObject) -> NewSession:
-        """A create request from its body (a create body checked against the spec)."""
-        expires_at = body.get("expiresAt")
+    def from_body(cls, body: JsonObject, *, js_dates: bool = False) -> NewSession:
+        """A create request from its body (a create body checked against the spec).
+        ``js_dates``: ``expiresAt`` is any value JavaScript's ``Date`` reads, as deployed."""
+        expires_at: int | None = None
+        if js_dates and "expiresAt" in body:
+            expires_at = js_date_ms(body["expiresAt"])
+            if expires_at is None:
+                raise ValidationFailed([Issue("invalid_date", "Invalid date", ("expiresAt",))])
+        elif body.get("expiresAt") is not None:
+            expires_at = parse_iso_ms(body["expiresAt"])
         return cls(
             type=body["type"],
             task_identifier=body["taskIdentifier"],
@@ -61,7 +68,7 @@ class NewSession:
             external_id=body.get("externalId"),
             tags=list(body.get("tags", ())),
             metadata=body.get("metadata"),
-            expires_at=None if expires_at is None else parse_iso_ms(expires_at),
+            expires_at=expires_at,
         )
 
 

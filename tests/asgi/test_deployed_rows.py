@@ -196,3 +196,31 @@ async def test_created_at_bounds(
     else:  # epoch ms or ISO 8601, nothing else
         accepted = value in ("2024-01-01T00:00:00Z", "1700000000000")
         assert answer.status_code == (200 if accepted else 400)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (4102444800000, "2100-01-01T00:00:00.000Z"),
+        ("2100-01-01", "2100-01-01T00:00:00.000Z"),
+        ("Fri, 01 Jan 2100 00:00:00 GMT", "2100-01-01T00:00:00.000Z"),
+        ("2100/01/01 10:00", "2100-01-01T10:00:00.000Z"),
+        ("2100-01-01T00:00:00.000Z", "2100-01-01T00:00:00.000Z"),
+        (None, 409),
+        ("soon", 400),
+        (1.9e20, 400),
+    ],
+)
+async def test_expires_at_coercion(
+    mock: MockApp, client: httpx.AsyncClient, value: object, stored: str | int
+) -> None:
+    answer = await client.post("/api/v1/sessions", json=session_body(expiresAt=value))
+    if not deployed(mock):
+        ok = value == "2100-01-01T00:00:00.000Z"
+        assert answer.status_code == (201 if ok else 422)
+    elif isinstance(stored, str):
+        assert answer.status_code == 201 and answer.json()["expiresAt"] == stored
+    else:
+        assert answer.status_code == stored
+        if stored == 400:
+            assert answer.json() == {"error": 'Validation error: Invalid date at "expiresAt"'}
