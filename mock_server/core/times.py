@@ -47,7 +47,7 @@ def js_date_ms(value: object) -> int | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    return _iso(text) if text[:1].isdigit() or text[:1] in "+-" else _rfc2822(text)
+    return _iso(text) if text[:1].isdigit() or text[:1] in ("+", "-") else _rfc2822(text)
 
 
 def _iso(text: str) -> int | None:

@@ -6,6 +6,7 @@ import re
 
 from mock_server.core.clock import ControllableClock
 from mock_server.core.ids import IdSource, environment_id, is_cuid
+from mock_server.core.times import js_date_ms
 
 
 class FakeTime:
@@ -66,3 +67,26 @@ def test_clock_advances_sets_freezes_and_resets() -> None:
     assert clock.now_ms() == 9_000_007
     clock.reset()
     assert clock.now_ms() == source.now and clock.state().is_real
+
+
+def test_dates_as_javascript_reads_them() -> None:
+    day = 4102444800000  # 2100-01-01T00:00:00Z
+    readings = {
+        None: 0,
+        True: 1,
+        day: day,
+        1.9: 1,
+        "2100": day,
+        "2100-01": day,
+        "2100-01-01": day,
+        " 2100-01-01T00:00:00Z ": day,
+        "2100-01-01T01:00:00+01:00": day,
+        "2100-01-01T00:00:00": day,  # no zone: the server's own, UTC
+        "2100/1/1": day,
+        "Fri, 01 Jan 2100 00:00:00 GMT": day,
+        "+002100-01-01": day,
+    }
+    for value, expected in readings.items():
+        assert js_date_ms(value) == expected, value
+    for unreadable in ("soon", "", "2100-13-01", 1e20, float("nan"), [], {}):
+        assert js_date_ms(unreadable) is None, unreadable
