@@ -23,6 +23,7 @@ S2_BASE_PATH: Final = "/s2/v1"
 S2S_TYPE: Final = "s2s/proto"
 PROTOBUF_TYPE: Final = "application/protobuf"
 _IOS: Final = ("in", "out")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # A raw name: the key may hold "/", a side channel's name may not.
 _RAW_NAME: Final = re.compile(
     r"/sessions/(?P<key>.+?)(?:/channels/(?P<channel>[A-Za-z0-9._-]{1,128}))?/(?P<io>in|out)"
@@ -37,7 +38,7 @@ def s2_access_token(env: Environment) -> str:
 def stream_name(stream: StreamKey, *, raw: bool = False) -> str:
     """The name initialize hands out: the key and channel percent-encoded, or (``raw``, as
     deployed) as they are, slashes included."""
-    if raw:
+    if raw and not _CONTROL.search(stream.key):  # no header can carry a control character
         named = f"/channels/{stream.channel}" if stream.channel else ""
         return f"/sessions/{stream.key}{named}/{stream.io}"
     named = f"/channels/{quote(stream.channel, safe='')}" if stream.channel else ""
@@ -50,7 +51,10 @@ def parse_stream_name(name: str, *, raw: bool = False) -> StreamKey | None:
         found = _RAW_NAME.fullmatch(_utf8_read_as_latin1(name))
         if found is None:
             return None
-        return StreamKey(found["key"], found["io"], found["channel"])
+        key = found["key"]
+        if _CONTROL.search(unquote(key)):  # handed out encoded (see stream_name)
+            key = unquote(key)
+        return StreamKey(key, found["io"], found["channel"])
     parts = name.split("/")
     if len(parts) == 4 and parts[:2] == ["", "sessions"] and parts[3] in _IOS:
         return StreamKey(unquote(parts[2]), parts[3])

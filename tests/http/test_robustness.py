@@ -34,10 +34,11 @@ async def test_json_the_fake_cannot_hold_is_invalid(api: ContractApi, content: b
     assert response.json() == {"error": "Invalid JSON"}
 
 
-@pytest.mark.parametrize(("content", "received"), [(b"null", "null"), (b"42", "number")])
-async def test_falsy_json_is_a_validation_error(
+@pytest.mark.parametrize(("content", "received"), [(b"42", "number"), (b"true", "boolean")])
+async def test_json_that_is_not_an_object_is_a_validation_error(
     api: ContractApi, content: bytes, received: str
 ) -> None:
+    """(``null`` and other falsy values: a fidelity row, in tests/asgi/test_deployed_rows.py.)"""
     response = await api.request("POST", "/api/v1/sessions", content=content, headers=JSON)
     assert response.status_code == (400 if api.target.fidelity == "deployed" else 422)
     assert f"Expected object, received {received}" in response.json()["error"]

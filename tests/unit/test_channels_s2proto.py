@@ -118,6 +118,10 @@ def test_raw_stream_names_as_deployed_round_trip(key: StreamKey) -> None:
 def test_raw_names_that_are_not_session_streams() -> None:
     for name in ("/sessions/x/sideways", "/runs/r/out", "/sessions//out", "sessions/x/in"):
         assert parse_stream_name(name, raw=True) is None
+    # A key no header could carry raw is handed out encoded, and read back whole.
+    control = StreamKey("a\x1fb/c", "in")
+    assert stream_name(control, raw=True) == "/sessions/a%1Fb%2Fc/in"
+    assert parse_stream_name(stream_name(control, raw=True), raw=True) == control
     # Raw names are ambiguous where the deployed ones are too: this key's .out and key
     # "x"'s side channel "y" share one S2 stream name.
     clash = stream_name(StreamKey("x/channels/y", "out"), raw=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contract_tests.harness.report import Report, rule_text
+from mock_server.core.fidelity import DIFFERENCES
 
 
 def test_rules_are_read_from_test_names() -> None:
@@ -22,7 +23,8 @@ def test_the_verdict_says_which_mode_the_target_follows() -> None:
     report = Report()
     report.observe("fake", "validation_style", True, False)
     report.observe("fake", "missing_scope_status", True, False)
-    assert report.targets["fake"].verdict().startswith("behaves as documented in the 2 of 13")
+    expected = f"behaves as documented in the 2 of {len(DIFFERENCES)} docs-vs-deployed"
+    assert report.targets["fake"].verdict().startswith(expected)
     report.observe("mixed", "validation_style", True, False)
     report.observe("mixed", "missing_scope_status", False, True)
     assert report.targets["mixed"].verdict().startswith("mixed")
