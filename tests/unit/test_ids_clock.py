@@ -88,5 +88,6 @@ def test_dates_as_javascript_reads_them() -> None:
     }
     for value, expected in readings.items():
         assert js_date_ms(value) == expected, value
-    for unreadable in ("soon", "", "2100-13-01", 1e20, float("nan"), [], {}):
+    unreadables: list[object] = ["soon", "", "2100-13-01", 1e20, float("nan"), [], {}]
+    for unreadable in unreadables:
         assert js_date_ms(unreadable) is None, unreadable
