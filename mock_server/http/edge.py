@@ -244,7 +244,8 @@ class DeployedEdge:
     """What the deployed server's first Express middleware does to every request: a path
     ending in ``/`` is redirected (``301``) to the same path without it (repeated slashes
     folded, the query kept), and every answer carries ``Strict-Transport-Security`` and
-    (on any host but the dashboard's) ``X-Robots-Tag``. The control plane is left alone."""
+    (on any host but the dashboard's) ``X-Robots-Tag``. The control plane and the S2
+    endpoint (S2's own service) are left alone."""
 
     HEADERS: Final = (
         (b"strict-transport-security", b"max-age=3153600000"),
@@ -255,7 +256,7 @@ class DeployedEdge:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
+        if scope["type"] != "http" or scope["path"].startswith(("/_mock/", S2_BASE_PATH + "/")):
             await self.app(scope, receive, send)
             return
         raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
