@@ -24,7 +24,7 @@ from .auth.ratelimit import LimitPolicy, RateLimiter
 from .channels.agent import Agent, Script
 from .channels.realtime import Realtime
 from .channels.streams import ChannelStore
-from .control.faults import load_faults
+from .control.faults import add_rules, read_fault_file
 from .control.persistence import StateFileError, load, restore
 from .control.seeding import Seed
 from .core.clock import ControllableClock
@@ -199,14 +199,15 @@ def failure_handlers(
     """The fault rules and the limiter's control, with the ``--faults`` file's rules in
     force."""
     reader = RuleReader(admin_spec["components"]["schemas"]["FaultRule"], routes.ids)
-    faults_file = None if settings.faults_file is None else Path(settings.faults_file)
-    if faults_file is not None:
-        load_faults(faults_file, reader, state.faults)
+    start_rules = (
+        [] if settings.faults_file is None else read_fault_file(Path(settings.faults_file), reader)
+    )
+    add_rules(start_rules, reader, state.faults)
     return FailureHandlers(
         state.faults,
         reader,
         state.limiter,
-        faults_file=faults_file,
+        start_rules=start_rules,
         start_policy=state.limiter.policy,
     )
 

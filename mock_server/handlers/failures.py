@@ -3,13 +3,12 @@ method per operationId in ``openapi/admin.yaml``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
 
 from ..auth.ratelimit import LimitPolicy, RateLimiter
-from ..control.faults import load_faults
+from ..control.faults import add_rules
 from ..core.errors import BadControlRequest
 from ..http.failures.reader import RuleReader
 from ..http.failures.rules import FaultBook
@@ -23,21 +22,20 @@ class FailureHandlers:
         reader: RuleReader,
         limiter: RateLimiter,
         *,
-        faults_file: Path | None,
+        start_rules: list[Any],
         start_policy: LimitPolicy | None,
     ) -> None:
         self.book = book
         self.reader = reader
         self.limiter = limiter
-        self.faults_file = faults_file
+        self.start_rules = start_rules
         self.start_policy = start_policy
 
     def reset(self) -> None:
         """Back to the start: the ``--faults`` file's rules (counts at zero) and the
         ``--rate-limit`` policy, with every bucket full."""
         self.book.clear(restart_ids=True)
-        if self.faults_file is not None:
-            load_faults(self.faults_file, self.reader, self.book)
+        add_rules(self.start_rules, self.reader, self.book)
         self.limiter.set_policy(self.start_policy)
 
     async def mock_list_faults(self) -> Response:
