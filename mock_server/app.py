@@ -41,6 +41,7 @@ from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
 from .http.edge import (
     AccessLog,
+    ActionOnlyRoutes,
     AssumeJsonBodies,
     CanonicalPath,
     Cors,
@@ -344,6 +345,8 @@ def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
         app = AssumeJsonBodies(app)
     app = CanonicalPath(app, behaviour=state.behaviour)
     app = Cors(app)
+    if state.behaviour.action_only_loader_405:
+        app = ActionOnlyRoutes(app, methods_of=routes.methods_of)
     if state.behaviour.missing_authorization_problem:
         app = MissingAuthorization(app)
     failures = Failures(
