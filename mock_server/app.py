@@ -31,7 +31,7 @@ from .core.clock import ControllableClock
 from .core.fidelity import Behaviour
 from .core.ids import IdSource
 from .core.settings import Settings
-from .core.specs import ADMIN_SPEC_PATH, S2_SPEC_PATH, api_spec_path, load_spec, operations
+from .core.specs import ADMIN_SPEC_PATH, S2_SPEC_PATH, api_spec_for, load_spec, operations
 from .handlers.admin import AdminHandlers
 from .handlers.channels import ChannelHandlers
 from .handlers.failures import FailureHandlers
@@ -39,15 +39,8 @@ from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
 from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
-from .http.edge import (
-    AccessLog,
-    ActionOnlyRoutes,
-    AssumeJsonBodies,
-    CanonicalPath,
-    Cors,
-    DeployedEdge,
-    MissingAuthorization,
-)
+from .http.deployed_edge import ActionOnlyRoutes, DeployedEdge, MissingAuthorization
+from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
 from .http.failures.layer import Failures
 from .http.failures.reader import RuleReader
 from .http.failures.rules import FaultBook
@@ -158,24 +151,6 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
         behaviour, clock, ids, environments, authenticator, store, channels, realtime, agent,
         RequestJournal(), FaultBook(), limiter,
     )  # fmt: skip
-
-
-def api_spec_for(behaviour: Behaviour) -> dict[str, Any]:
-    """``openapi.yaml`` as this mode serves it."""
-    spec = load_spec(api_spec_path())
-    created = spec["components"]["schemas"]["SessionsFilter"]["properties"]["createdAt"]
-    if behaviour.bad_period_ignored:
-        # The deployed server reads any period string and ignores what it cannot parse.
-        del created["properties"]["period"]["pattern"]
-    if behaviour.expires_at_coerced:
-        # ... and takes any expiresAt JavaScript's Date reads (the create handler reads it).
-        body = spec["components"]["schemas"]["CreateSessionRequestBody"]["properties"]
-        body["expiresAt"] = {"description": body["expiresAt"]["description"]}
-    if behaviour.created_at_bounds_are_numbers:
-        # ... and reads `from`/`to` as JavaScript's Number() does, integers only.
-        for bound in ("from", "to"):
-            created["properties"][bound] = {"type": "integer", "x-js-number": True}
-    return spec
 
 
 def fill_state(settings: Settings, state: State, api_spec: dict[str, Any]) -> Seed | None:

@@ -10,6 +10,8 @@ from typing import Any, Final
 
 import yaml
 
+from .fidelity import Behaviour
+
 PACKAGE_DIR: Final = Path(__file__).resolve().parent.parent
 ADMIN_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "admin.yaml"
 S2_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "s2.yaml"
@@ -38,3 +40,21 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         for method, op in item.items()
         if method in HTTP_METHODS
     ]
+
+
+def api_spec_for(behaviour: Behaviour) -> dict[str, Any]:
+    """``openapi.yaml`` as this mode serves it."""
+    spec = load_spec(api_spec_path())
+    created = spec["components"]["schemas"]["SessionsFilter"]["properties"]["createdAt"]
+    if behaviour.bad_period_ignored:
+        # The deployed server reads any period string and ignores what it cannot parse.
+        del created["properties"]["period"]["pattern"]
+    if behaviour.expires_at_coerced:
+        # ... and takes any expiresAt JavaScript's Date reads (the create handler reads it).
+        body = spec["components"]["schemas"]["CreateSessionRequestBody"]["properties"]
+        body["expiresAt"] = {"description": body["expiresAt"]["description"]}
+    if behaviour.created_at_bounds_are_numbers:
+        # ... and reads `from`/`to` as JavaScript's Number() does, integers only.
+        for bound in ("from", "to"):
+            created["properties"][bound] = {"type": "integer", "x-js-number": True}
+    return spec
