@@ -39,7 +39,7 @@ from .handlers.s2 import S2Handlers
 from .handlers.sessions import SessionHandlers
 from .http.bodies import JsonBodyValidator
 from .http.connexion_internals import use_built_once_operations
-from .http.deployed_edge import ActionOnlyRoutes, DeployedEdge, MissingAuthorization
+from .http.deployed_edge import DeployedEdge, MissingAuthorization
 from .http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
 from .http.failures.layer import Failures
 from .http.failures.reader import RuleReader
@@ -320,8 +320,6 @@ def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
         app = AssumeJsonBodies(app)
     app = CanonicalPath(app, behaviour=state.behaviour)
     app = Cors(app)
-    if state.behaviour.action_only_loader_405:
-        app = ActionOnlyRoutes(app, methods_of=routes.methods_of)
     if state.behaviour.missing_authorization_problem:
         app = MissingAuthorization(app)
     failures = Failures(

@@ -169,14 +169,6 @@ DIFFERENCES: tuple[Difference, ...] = (
         deployed_value=True,
     ),
     Difference(
-        name="action_only_loader_405",
-        topic="`GET`/`HEAD` on close, end-and-continue or an append",
-        documented='`405 {"error":"Method not allowed"}` with `Allow: POST`',
-        deployed="`405` with no body, no `Allow` and no CORS headers",
-        documented_value=False,
-        deployed_value=True,
-    ),
-    Difference(
         name="missing_authorization_problem",
         topic="`/api/*` request with no `Authorization` header (claims and snapshot URLs aside)",
         documented='`401 {"error":"Invalid or Missing API key"}`',
@@ -275,7 +267,6 @@ class Behaviour:
     falsy_json_invalid: bool
     authorization_before_existence: bool
     deployed_edge: bool
-    action_only_loader_405: bool
     missing_authorization_problem: bool
     claims_refused_as_deployed: bool
     s2_flush_interval_ms: int

@@ -7,7 +7,6 @@ redirect and the headers on every answer, and the bare 405 of a route's stand-in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,22 +91,3 @@ class DeployedEdge:
         ]
         await send({"type": "http.response.start", "status": 301, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-class ActionOnlyRoutes:
-    """The deployed server's answer to ``GET``/``HEAD`` on a route that only takes
-    ``POST`` (close, end-and-continue, appends): the route builder's stand-in loader, a
-    ``405`` with no body, no ``Allow`` and no CORS headers."""
-
-    def __init__(self, app: ASGIApp, *, methods_of: Callable[[str], frozenset[str]]) -> None:
-        self.app = app
-        self.methods_of = methods_of
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
-            if self.methods_of(raw.decode("latin-1")) == {"POST"}:
-                await send({"type": "http.response.start", "status": 405, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
-                return
-        await self.app(scope, receive, send)

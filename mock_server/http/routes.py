@@ -53,18 +53,6 @@ class OperationRoutes:
         self._routes = tuple(routes)
         self.ids = frozenset(route.operation_id for route in routes)
 
-    def methods_of(self, raw_path: str) -> frozenset[str]:
-        """Every method some operation takes on this path (empty for an unknown path)."""
-        found: set[str] = set()
-        literals = None
-        for route in self._routes:
-            if literals is not None and route.literals < literals:
-                break  # only the most specific template that matches counts
-            if route.pattern.fullmatch(raw_path):
-                literals = route.literals
-                found.add(route.method)
-        return frozenset(found)
-
     def operation_of(self, method: str, raw_path: str) -> str | None:
         for route in self._routes:
             if route.method == method and route.pattern.fullmatch(raw_path):
