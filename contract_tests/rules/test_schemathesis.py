@@ -75,6 +75,9 @@ def _error(response: Any) -> tuple[str | None, list[Any]]:
     return body.get("error"), body.get("details") or []
 
 
+CREATED_AT_BOUNDS = ("filter[createdAt][from]", "filter[createdAt][to]")
+
+
 def deployed_departure(failure: Any, response: Any) -> str | None:
     """The fidelity-table row that explains ``failure`` as the deployed server's way."""
     error, details = _error(response)
@@ -82,12 +85,22 @@ def deployed_departure(failure: Any, response: Any) -> str | None:
         if error == "Request body is empty":
             return "empty_close_body_rejected"
         if error == "Query Error" and all(
+            d.get("path", [""])[0] in CREATED_AT_BOUNDS for d in details
+        ):
+            return "created_at_bounds_are_numbers"
+        if error == "Query Error" and all(
             d.get("path", [""])[0].startswith("filter[") for d in details
         ):
             return "split_comma_filters"
     if isinstance(failure, AcceptedNegativeData):
         if "/properties/period" in failure.message:
             return "bad_period_ignored"
+        if "/createdAt/properties/from" in failure.message or (
+            "/createdAt/properties/to" in failure.message
+        ):
+            return "created_at_bounds_are_numbers"
+        if "/properties/expiresAt" in failure.message:
+            return "expires_at_coerced"
         if "Content-Type" in failure.message or "media type" in failure.message:
             return "content_type_checked"
     return None
