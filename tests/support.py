@@ -4,12 +4,13 @@ are the contract suite's; serving the fake is :class:`mock_server.testing.MockSe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -138,3 +139,14 @@ async def asgi_exchange(
     finally:
         sys.setprofile(None)
     return started[0]["status"], sorted(started[0]["headers"]), b"".join(chunks)
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: ASGIApp, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on ``app`` in process, with ``key`` as its secret key."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://fake", headers=headers
+    ) as client:
+        yield client

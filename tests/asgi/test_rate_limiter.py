@@ -12,7 +12,7 @@ from mock_server.app import MockApp, create_app
 from mock_server.core.clock import ControllableClock
 from mock_server.core.fidelity import Fidelity
 from mock_server.core.settings import Settings
-from tests.support import session_body
+from tests.support import asgi_client, session_body
 
 pytestmark = pytest.mark.anyio
 KEY = "tr_dev_limits000000001"
@@ -27,9 +27,7 @@ def mock(request: pytest.FixtureRequest) -> MockApp:
 
 @pytest.fixture
 async def client(mock: MockApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=mock)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://fake", headers=headers) as c:
+    async with asgi_client(mock, KEY) as c:
         yield c
 
 

@@ -89,11 +89,5 @@ def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return sending
 
 
-def discarding(into: dict[str, Any]) -> Send:
-    """A ``send`` that swallows the answer, noting its status in ``into``."""
-
-    async def swallow(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            into["status"] = message["status"]
-
-    return swallow
+async def discard(message: Message) -> None:
+    """A ``send`` that swallows the answer (``afterStore``: the fault answers instead)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +22,7 @@ from ...core.clock import Clock
 from ..edge import Cors
 from ..headers import header
 from .answers import (
-    discarding,
+    discard,
     limit_headers,
     send_rate_limited,
     status_answer,
@@ -110,8 +109,7 @@ class Failures:
     async def _around(self, action: Action, scope: Scope, receive: Receive, send: Send) -> None:
         """The app's own answer, changed as the action says."""
         if action.after_store:
-            noted: dict[str, Any] = {}
-            await self.app(scope, receive, discarding(noted))
+            await self.app(scope, receive, discard)
             await _answer(action, scope, receive, send)
             return
         if action.cut_after_records is not None:

@@ -11,11 +11,6 @@ FAULT_ID: Final = "trigger_mock.fault"
 CUT_AFTER_RECORDS: Final = "trigger_mock.cut_after_records"
 
 
-def fault_id(scope: Scope) -> str | None:
-    value = scope.get(FAULT_ID)
-    return value if isinstance(value, str) else None
-
-
 def cut_after_records(scope: Scope) -> int | None:
     """How many records an event stream may send before it is cut (a fault's
     ``cutAfterRecords``), or ``None``."""
