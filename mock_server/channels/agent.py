@@ -172,6 +172,9 @@ class Agent:
     def observe(self, env_id: str, stream: StreamKey, records: Sequence[Record]) -> None:
         if stream.io != IN or stream.channel is not None:
             return  # side channels wake nothing
+        session = self.realtime.sessions.lookup(env_id, stream.key)
+        if session is not None and session.run_ended_at is not None:
+            return  # the run died: nobody reads .in until a new run starts
         for record in records:
             message = read_in_record(record) if record.control is None else None
             if message is not None:

@@ -95,7 +95,10 @@ class Realtime:
         self, env_id: str, target: Target, text: str, part_id: str | None
     ) -> int | None:
         """Append one part as the server wraps it; ``None`` if ``part_id`` was a repeat. A
-        part for the session's own ``.in`` is sanitised first, as deployed."""
+        session whose run died gets a new run first (so a reader of ``.in`` meets a live
+        one), and a part for the session's own ``.in`` is sanitised, as deployed."""
+        if target.session is not None and target.stream.channel is None:
+            self.sessions.ensure_run(env_id, target.session)
         if target.stream.io == IN and target.stream.channel is None:
             text = strip_client_webhook_source(text)
         body = envelope(text, part_id or self.ids.nanoid(7))

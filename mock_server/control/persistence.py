@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import tempfile
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ from ..sessions.store import SessionStore
 FORMAT: Final = "trigger-mock state"
 VERSION: Final = 1
 _SESSION_FIELDS: Final = [f.name for f in fields(Session)]
+_REQUIRED_FIELDS: Final = {f.name for f in fields(Session) if f.default is MISSING}
 
 
 class StateFileError(ValueError):
@@ -86,7 +87,8 @@ def save(
 
 
 def _session(raw: Any, where: str) -> Session:
-    if not isinstance(raw, dict) or set(raw) != set(_SESSION_FIELDS):
+    # Fields added since version 1 have defaults, so older files lack them.
+    if not isinstance(raw, dict) or not _REQUIRED_FIELDS <= set(raw) <= set(_SESSION_FIELDS):
         raise StateFileError(f"{where}: not a stored session")
     session = Session(**raw)
     if not is_cuid(session.internal_id):

@@ -142,3 +142,8 @@ class AdminHandlers:
         env_id = environment_id_of(body["environment"])
         added = write_records(self.realtime, self.agent, env_id, unquote(session), io, body)
         return json_response({"seqNums": added})
+
+    async def mock_end_run(self, session: str, body: dict[str, Any]) -> Response:
+        env_id = environment_id_of(body["environment"])
+        ended = self.store.end_run(env_id, unquote(session))
+        return json_response({"endedRunId": ended.current_run_id, "session": ended.to_wire()})

@@ -40,6 +40,9 @@ class Session:
     updated_at: int
     closed_at: int | None = None
     closed_reason: str | None = None
+    run_ended_at: int | None = None
+    """When the current run died (the control plane ends it); the next cached create or
+    append starts a new one. Not on the wire."""
 
     @property
     def friendly_id(self) -> str:

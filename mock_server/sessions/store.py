@@ -117,6 +117,7 @@ class SessionStore:
                     existing.trigger_config = new.trigger_config
                     existing.updated_at = now
                     self.changes += 1
+                self._revive(env, existing, now)
                 return Created(existing, is_cached=True)
             if new.expires_at is not None and new.expires_at < now:
                 raise SessionExpired()
@@ -206,9 +207,36 @@ class SessionStore:
                 return RunSwap(session, swapped=False)
             env.retired_runs.add(calling_run_id)
             session.current_run_id = self.ids.run_id()
+            session.run_ended_at = None
             session.updated_at = now
             self.changes += 1
             return RunSwap(session, swapped=True)
+
+    def end_run(self, env_id: str, ref: str) -> Session:
+        """The session's current run dies (crashed, cancelled, timed out): the row keeps
+        its id until a cached create or an append starts the next one."""
+        with self._lock:
+            session = self._seen(env_id).find(ref)
+            if session.run_ended_at is None:
+                session.run_ended_at = self.clock.now_ms()
+                self.changes += 1
+            return session
+
+    def ensure_run(self, env_id: str, session: Session) -> bool:
+        """What the server does before an append: a session whose run died gets a new
+        one. True if a run was started."""
+        with self._lock:
+            return self._revive(self._env(env_id), session, self.clock.now_ms())
+
+    def _revive(self, env: EnvironmentState, session: Session, now: int) -> bool:
+        if session.run_ended_at is None or session.current_run_id is None:
+            return False
+        env.retired_runs.add(session.current_run_id)
+        session.current_run_id = self.ids.run_id()
+        session.run_ended_at = None
+        session.updated_at = now
+        self.changes += 1
+        return True
 
     def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:

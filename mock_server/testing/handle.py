@@ -134,6 +134,13 @@ class TriggerMock:
         path = f"/_mock/sessions/{quote(session, safe='')}/{io}/records"
         return list(self._control("POST", path, body)["seqNums"])
 
+    def end_run(self, session: str) -> str | None:
+        """End the session's current run (as if it crashed); the next cached create or
+        append starts a new one. Returns the id of the run that ended."""
+        path = f"/_mock/sessions/{quote(session, safe='')}/end-run"
+        ended = self._control("POST", path, {"environment": self.secret_key})
+        return None if ended["endedRunId"] is None else str(ended["endedRunId"])
+
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """This test's journaled requests, newest first (filters as in
         ``GET /_mock/requests``: ``method``, ``path`` glob, ``status``)."""

@@ -49,6 +49,9 @@ def test_clock_and_scripted_out(trigger_mock):
     with trigger_mock.client() as client:
         records = client.get("/realtime/v1/sessions/chat-2/out/records").json()["records"]
     assert records[-1]["headers"][0] == ["trigger-control", "turn-complete"]
+    assert trigger_mock.end_run("chat-2") == body["runId"]
+    _, again = trigger_mock.api("POST", "/api/v1/sessions", session_body("chat-2"))
+    assert again["isCached"] and again["runId"] not in (None, body["runId"])
     SEEN.append(trigger_mock.base_url)
 
 
