@@ -186,3 +186,17 @@ async def test_a_trailing_slash_and_the_headers_on_every_answer(api: ContractApi
         and hsts == "max-age=3153600000"
         and moved.headers.get("strict-transport-security") == hsts,
     )
+
+
+async def test_a_get_on_a_route_that_only_takes_post(api: ContractApi) -> None:
+    headers = {"Origin": "http://app.example"}
+    closing = await api.request("GET", f"/api/v1/sessions/{api.ext('x')}/close", headers=headers)
+    assert closing.status_code == 405
+    cors = any(name.startswith("access-control-") for name in closing.headers)
+    api.observe(
+        "action_only_loader_405",
+        documented=closing.content == b'{"error":"Method not allowed"}'
+        and closing.headers.get("allow") == "POST"
+        and cors,
+        deployed=closing.content == b"" and "allow" not in closing.headers and not cors,
+    )

@@ -6,8 +6,9 @@ Three kinds of finding are not counted as failures:
 * refusals that only a rule outside the schema explains: an update that sends an
   ``externalId`` other than the stored one (``422``), a schema-valid body over the
   operation's byte limit (close bodies whose ``reason`` is 256 escaped non-ASCII
-  characters; channel records whose stored envelope outgrows 1 MiB), and channel or
-  end-and-continue calls on a session that is closed or expired;
+  characters; channel records whose stored envelope outgrows 1 MiB), channel or
+  end-and-continue calls on a session that is closed or expired, and a minted token's
+  expiry that is unreadable, past or more than 30 days away;
 * a ``413`` answer to invalid data: it is a refusal, but not among the statuses
   schemathesis expects for one;
 * on a target not known to follow the docs, behaviour that one row of the fidelity table
@@ -27,7 +28,7 @@ import hypothesis
 import pytest
 import schemathesis
 from schemathesis.core.failures import AcceptedNegativeData
-from schemathesis.openapi.checks import RejectedPositiveData
+from schemathesis.openapi.checks import RejectedPositiveData, UnsupportedMethodResponse
 
 from mock_server.core.specs import api_spec_path
 
@@ -48,6 +49,9 @@ NOT_IN_A_SCHEMA = (
     "Cannot end-and-continue an expired session",
     "Cannot initialize a channel on a closed session",
     "Cannot append to an expired session",
+    "Invalid expiration time",
+    "Expiration time must be in the future",
+    "Expiration time cannot exceed 30 days",
 )
 NOT_IN_A_SCHEMA_PREFIXES = ("Record metered size",)
 
@@ -92,6 +96,13 @@ def deployed_departure(failure: Any, response: Any) -> str | None:
             d.get("path", [""])[0].startswith("filter[") for d in details
         ):
             return "split_comma_filters"
+    if (
+        isinstance(failure, UnsupportedMethodResponse)
+        and failure.failure_reason == "missing_allow_header"
+        and failure.method in ("GET", "HEAD")
+        and not response.content
+    ):
+        return "action_only_loader_405"
     if isinstance(failure, AcceptedNegativeData):
         if "/properties/period" in failure.message:
             return "bad_period_ignored"

@@ -41,6 +41,13 @@ def to_read(principal: Principal, session: Session) -> None:
     principal.require_any("read", [Resource("sessions", key) for key in session.scope_keys])
 
 
+def to_snapshot(principal: Principal, action: str, ref: str, session: Session | None) -> None:
+    """``read`` (a download URL) or ``write`` (an upload URL) on the session, named as the
+    URL names it or by any of its keys; a token for another session gets nothing."""
+    keys = (ref,) if session is None else (ref, *session.scope_keys)
+    principal.require_any(action, [Resource("sessions", key) for key in dict.fromkeys(keys)])
+
+
 def to_administer(principal: Principal, ref: str) -> None:
     """``admin`` on the session exactly as the URL names it (update and close)."""
     principal.require_any("admin", [Resource("sessions", ref)])

@@ -28,13 +28,13 @@ class Principal:
 
     def require_any(self, action: str, resources: Sequence[Resource]) -> None:
         if not self.ability.can_any(action, resources):
-            raise MissingScope()
+            raise MissingScope(restricted_key=not self.is_public_token)
 
     def require_every(
         self, action: str, resources: Sequence[Resource], *, otherwise: Sequence[Resource]
     ) -> None:
         if not self.ability.can_every(action, resources, otherwise=otherwise):
-            raise MissingScope()
+            raise MissingScope(restricted_key=not self.is_public_token)
 
 
 class Authenticator:
@@ -52,7 +52,9 @@ class Authenticator:
 
     def secret_key(self, credential: str) -> Principal:
         env = self.environments.by_key(credential)
-        return Principal(env, Ability.everything(), is_public_token=False)
+        scopes = self.environments.scopes_of(credential)
+        ability = Ability.everything() if scopes is None else Ability(scopes)
+        return Principal(env, ability, is_public_token=False)
 
     def public_token(self, credential: str, claims: dict[str, Any]) -> Principal:
         """Verify a public JWT whose unverified ``claims`` were already read."""
@@ -87,18 +89,32 @@ class Authenticator:
         """What ``POST /api/v1/auth/jwt/claims`` returns."""
         return {"sub": env.id, "pub": True}
 
-    def sign(self, env: Environment, scopes: Iterable[str], *, seconds: int) -> str:
+    def sign(
+        self,
+        env: Environment,
+        scopes: Iterable[str],
+        *,
+        seconds: int | None = None,
+        expires_at: float | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """A public token for ``env``, lapsing ``seconds`` from now or at ``expires_at``
+        (epoch seconds), with ``extra`` claims."""
         issued = self._clock.now_ms() // 1000
         payload = {
             "sub": env.id,
             "pub": True,
             "scopes": list(scopes),
+            **(extra or {}),
             "iss": JWT_ISSUER,
             "aud": JWT_AUDIENCE,
-            "exp": issued + seconds,
+            "exp": expires_at if expires_at is not None else issued + (seconds or 0),
             "iat": issued,
         }
         return sign_hs256(payload, env.secret_key.encode())
+
+    def now_seconds(self) -> int:
+        return self._clock.now_ms() // 1000
 
     def session_token(self, env: Environment, addressing_key: str) -> str:
         """The one-hour token create returns, scoped to the session's addressing key (its

@@ -1,5 +1,6 @@
 """Environments: each secret key ``tr_(dev|stg|prod|preview)_…`` is one, with a stable id
-derived from the key."""
+derived from the key. A restricted key (``tr_dev_sk_`` and 24 letters or digits, declared
+with its scopes) is an additional key of an environment: it acts there within its scopes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,33 @@ from .errors import InvalidApiKey
 from .tokens import bearer_credential, public_token_claims
 
 SECRET_KEY_PATTERN: Final = re.compile(r"^tr_(dev|stg|prod|preview)_[A-Za-z0-9_-]{1,200}$")
+RESTRICTED_KEY_PATTERN: Final = re.compile(r"^tr_(dev|stg|prod|preview)_sk_[0-9A-Za-z]{24}$")
+"""The shape the SDK recognises an additional key by (it then asks the server to mint)."""
+SCOPE_PATTERN: Final = re.compile(r"^[A-Za-z*]+(:[^\s,]+)?$")
 KEY_PREFIX: Final = "tr_"
+
+
+def parse_key_spec(spec: str) -> tuple[str, tuple[str, ...] | None]:
+    """``KEY`` (a root key) or ``KEY=SCOPE,SCOPE`` (a restricted key); ``ValueError`` says
+    what is wrong."""
+    key, sep, scope_text = spec.partition("=")
+    if not SECRET_KEY_PATTERN.match(key):
+        raise ValueError(f"not a secret key (tr_dev_…, tr_stg_…, …): {key!r}")
+    if not sep:
+        return key, None
+    return key, restricted_scopes(key, scope_text.split(","))
+
+
+def restricted_scopes(key: str, scopes: Sequence[object]) -> tuple[str, ...]:
+    if not RESTRICTED_KEY_PATTERN.match(key):
+        raise ValueError(
+            f"{key!r}: a key with scopes must look like tr_dev_sk_ and 24 letters or digits "
+            "(the SDK recognises additional keys by that shape)"
+        )
+    checked = tuple(s for s in scopes if isinstance(s, str) and SCOPE_PATTERN.match(s))
+    if not checked or len(checked) != len(scopes):
+        raise ValueError(f"{key!r}: scopes are action:type[:id] (read:sessions, admin, …)")
+    return checked
 
 
 def environment_id_of(key_or_id: str) -> str:
@@ -47,19 +74,25 @@ class Environment:
 
 
 class Environments:
-    """Which secret keys are accepted. With no configured keys, any well-formed key is
-    accepted and becomes its own environment on first use."""
+    """Which secret keys are accepted. With no configured root keys, any well-formed key
+    is accepted and becomes its own environment on first use. A restricted key belongs to
+    the environment of the first root key of its kind declared with it (``tr_dev_…`` for
+    ``tr_dev_sk_…``), else to one of its own."""
 
-    def __init__(self, allowed_keys: Sequence[str] = ()) -> None:
-        for key in allowed_keys:
-            if not SECRET_KEY_PATTERN.match(key):
-                raise ValueError(f"not a secret key (tr_dev_…, tr_stg_…, …): {key!r}")
-        self._open = not allowed_keys
+    def __init__(self, keys: Sequence[str] = ()) -> None:
+        """``keys``: ``KEY`` or ``KEY=SCOPE,SCOPE`` specs (:func:`parse_key_spec`)."""
+        specs = [parse_key_spec(spec) for spec in keys]
+        self._open = not any(scopes is None for _, scopes in specs)
         self._lock = threading.Lock()
         self._by_key: dict[str, Environment] = {}
         self._by_id: dict[str, Environment] = {}
-        for key in allowed_keys:
-            self._register(key)
+        self._scopes: dict[str, tuple[str, ...]] = {}
+        for key, scopes in specs:
+            if scopes is None:
+                self._register(key)
+        for key, scopes in specs:
+            if scopes is not None:
+                self.restrict(key, scopes)
 
     @property
     def is_open(self) -> bool:
@@ -70,6 +103,27 @@ class Environments:
         self._by_key[key] = env
         self._by_id[env.id] = env
         return env
+
+    def restrict(self, key: str, scopes: Sequence[str], root: str | None = None) -> Environment:
+        """Accept ``key`` with only ``scopes``, in ``root``'s environment (by default the
+        first root key of its kind, else its own)."""
+        kind = key.split("_", 2)[1]
+        with self._lock:
+            if root is None:
+                root = next(
+                    (k for k, e in self._by_key.items() if e.secret_key == k and e.kind == kind),
+                    None,
+                )
+            env = self._by_key.get(root) if root else None
+            if env is None:
+                env = self._register(root or key)
+            self._by_key[key] = env
+            self._scopes[key] = tuple(scopes)
+            return env
+
+    def scopes_of(self, key: str) -> tuple[str, ...] | None:
+        """A restricted key's scopes; ``None`` for a root key (it may do everything)."""
+        return self._scopes.get(key)
 
     def by_key(self, key: str) -> Environment:
         env = self._by_key.get(key)
@@ -84,4 +138,9 @@ class Environments:
         return self._by_id.get(env_id)
 
     def known(self) -> list[Environment]:
-        return list(self._by_key.values())
+        """Every environment, once each."""
+        return list(self._by_id.values())
+
+    def restricted(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Restricted key → (its environment's root key, its scopes)."""
+        return {key: (self._by_key[key].secret_key, s) for key, s in self._scopes.items()}

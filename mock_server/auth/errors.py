@@ -42,8 +42,15 @@ class InvalidPublicToken(ApiError):
 
 
 class MissingScope(ApiError):
+    """A credential whose scopes do not cover the call. The docs' status (``401``) is about
+    public tokens; a restricted secret key is refused with ``403`` in both modes."""
+
     status = 403
     message = "Unauthorized"
+
+    def __init__(self, *, restricted_key: bool = False) -> None:
+        super().__init__()
+        self.restricted_key = restricted_key
 
     def render(self, behaviour: Behaviour) -> ErrorReply:
         body = {
@@ -52,7 +59,8 @@ class MissingScope(ApiError):
             "param": "access_token",
             "type": "authorization",
         }
-        return ErrorReply(behaviour.missing_scope_status, body)
+        status = 403 if self.restricted_key else behaviour.missing_scope_status
+        return ErrorReply(status, body)
 
 
 class AdminTokenRequired(ApiError):

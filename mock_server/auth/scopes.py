@@ -43,6 +43,16 @@ class Scope:
             return False
         return self.id is None or self.id == resource.id
 
+    def covers(self, other: Scope) -> bool:
+        """Everything ``other`` grants, this grants too (minting a token from a key)."""
+        if self.type is None:
+            return self.action == "admin"
+        if other.type is None or self.action not in (other.action, "*"):
+            return False
+        if self.type not in ("all", other.type):
+            return False
+        return self.id is None or self.id == other.id
+
 
 class Ability:
     """What a credential may do. ``Ability.everything()`` is a secret key's."""
@@ -61,6 +71,16 @@ class Ability:
 
     def can(self, action: str, resource: Resource) -> bool:
         return self._unlimited or any(s.grants(action, resource) for s in self._scopes)
+
+    def denied(self, scopes: Iterable[str]) -> list[str]:
+        """The ``scopes`` this ability could not hand on to a token (none for a root key)."""
+        if self._unlimited:
+            return []
+        return [
+            text
+            for text in scopes
+            if not any(own.covers(Scope.parse(text)) for own in self._scopes)
+        ]
 
     def can_any(self, action: str, resources: Sequence[Resource]) -> bool:
         return any(self.can(action, r) for r in resources)

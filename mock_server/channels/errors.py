@@ -1,5 +1,6 @@
-"""The errors of the channel routes and of the fake's S2 endpoint, one class per documented
-error (the base class and the envelope are in :mod:`mock_server.core.errors`)."""
+"""The errors of the channel routes, the run-side waitpoints and the fake's S2 endpoint, one
+class per documented error (the base class and the envelope are in
+:mod:`mock_server.core.errors`)."""
 
 from __future__ import annotations
 
@@ -113,3 +114,22 @@ class S2SeqMismatch(ApiError):
 class S2UnknownStream(ApiError):
     status = 404
     message = "No such stream: S2 stream names come from PUT /realtime/v1/sessions/…"
+
+
+class RunNotFound(ApiError):
+    """A run id that is not, and never was, a run of a session in the environment."""
+
+    status = 404
+    message = "Run not found"
+
+
+class WaitpointNotFound(ApiError):
+    status = 404
+    message = "Waitpoint not found"
+
+
+class TooManyWaitpointTags(ApiError):
+    status = 422
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"Waitpoints can only have {limit} tags, you're trying to set {count}.")

@@ -10,6 +10,9 @@
   record there; its exact form is not public, so the fake uses the SDK's ``session-closed``
   control subtype), so a reader waiting on ``.in`` learns of it. The store tells
   :class:`Realtime` of every close, however it came about.
+- An append through the API (not the task's own writes) tells the ``on_part`` listeners,
+  with the part as stored, even when its part id was a repeat: that is what completes
+  run-side waitpoints (:mod:`mock_server.channels.waitpoints`), as the server drains them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ IN: Final = "in"
 OUT: Final = "out"
 SESSION_CLOSED: Final = "session-closed"
 SESSION_CLOSED_REASON_HEADER: Final = "session-closed-reason"
+
+PartListener = Callable[[str, StreamKey, str], None]
+"""Called with the environment id, the stream and the part's text, after the append."""
 
 
 def control_headers(subtype: str, extra: Headers = ()) -> Headers:
@@ -62,6 +68,7 @@ class Realtime:
         self.ids = ids
         self.clock = clock
         self.on_reset: list[Callable[[str | None], None]] = []
+        self.on_part: list[PartListener] = []
         sessions.events.closed.append(self.session_closed)
 
     def target(
@@ -103,6 +110,8 @@ class Realtime:
             text = strip_client_webhook_source(text)
         body = envelope(text, part_id or self.ids.nanoid(7))
         added = self.channels.append(env_id, target.stream, [((), body)], part_id=part_id)
+        for listener in self.on_part:
+            listener(env_id, target.stream, text)
         return None if added is None else added[0].seq_num
 
     def append_records(

@@ -10,7 +10,8 @@ The real server proxies S2's read session, so the events are S2's:
 
 A reader holds only its position in the channel. It reads the next batch when the last
 one has been handed to the transport, so a reader that stops reading stops costing
-anything but the socket's own buffer.
+anything but the socket's own buffer. Records that aged out meanwhile are not sent
+(:mod:`.retention`); a position before the oldest record kept reads from that record.
 """
 
 from __future__ import annotations
@@ -94,12 +95,12 @@ class Follow:
         return b"event: ping\ndata: " + data + b"\n\n"
 
     async def events(self) -> AsyncIterator[bytes]:
-        self.channels.reader_joined(1)
+        self.channels.reader_joined(1, self.channel)  # keeps the stream from being forgotten
         try:
             async for event in self._events():
                 yield event
         finally:
-            self.channels.reader_joined(-1)
+            self.channels.reader_joined(-1, self.channel)
 
     async def _events(self) -> AsyncIterator[bytes]:
         now = time.monotonic()
@@ -108,7 +109,7 @@ class Follow:
             if self.limit is not None and self.count >= self.limit:
                 self.cut = True
                 return
-            records = self.channel.read(self.position)
+            records = self.channels.read(self.channel, self.position)
             if records and self.limit is not None:
                 records = records[: self.limit - self.count]
             now = time.monotonic()

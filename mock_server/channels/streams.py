@@ -6,7 +6,8 @@ memory. A record has a sequence number (from 0, per stream), a timestamp, S2-sty
 headers (``[[name, value], …]``) and a string body. A stream is addressed by the
 session's *canonical key* (its externalId if it has one, else its ``session_…`` id, or
 the URL's key when no session exists yet), so every URL form of one session meets on one
-stream.
+stream. Records age out and empty streams are forgotten as the deployed basin is
+configured to do (:mod:`.retention`).
 
 Readers never get a queue of their own: they hold a sequence number and read the shared
 record list from there, so a slow or stalled reader costs no memory beyond what it has
@@ -17,7 +18,6 @@ wake-up goes through ``call_soon_threadsafe``, so appends may come from any thre
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import json
 import threading
@@ -28,6 +28,7 @@ from typing import Any, Final, NamedTuple
 from ..core.clock import Clock
 from ..core.jsoncodec import dump_json
 from .errors import RecordTooLarge, S2SeqMismatch
+from .retention import Retained, RetainingStore
 
 MAX_RECORD_BYTES: Final = 1024 * 1024
 """S2's per-record cap on a record's metered size."""
@@ -109,23 +110,17 @@ class Record:
         return self.header(CONTROL_HEADER)
 
 
-class Channel:
-    """One stream's records, its recent part ids, and the readers waiting on it."""
+class Channel(Retained[Record]):
+    """One stream: its records, tail and part ids (:class:`~.retention.Retained`), and the
+    live readers following it."""
 
-    __slots__ = ("_parts", "_waiters", "records")
+    __slots__ = ("_waiters", "readers")
 
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-        self._parts: dict[str, int] = {}  # part id -> expiry (ms); insertion = expiry order
+    def __init__(self, now_ms: int) -> None:
+        super().__init__(now_ms)
         self._waiters: list[asyncio.Future[None]] = []
-
-    @property
-    def tail(self) -> int:
-        """The sequence number the next record will get."""
-        return self.records[-1].seq_num + 1 if self.records else 0
-
-    def index_of(self, seq_num: int) -> int:
-        return bisect.bisect_left(self.records, seq_num, key=lambda r: r.seq_num)
+        self.readers = 0
+        """Live SSE readers holding this very object."""
 
     def read(self, start: int) -> list[Record]:
         """Records from ``start`` on, one batch's worth at most."""
@@ -139,20 +134,11 @@ class Channel:
             batch.append(record)
         return batch
 
-    def claim_part(self, part_id: str, now_ms: int, window_ms: int) -> bool:
-        """True if ``part_id`` was not seen in the window (and is now remembered)."""
-        while self._parts:  # forget expired ids, oldest first
-            seen, expiry = next(iter(self._parts.items()))
-            if expiry > now_ms:
-                break
-            del self._parts[seen]
-        if part_id in self._parts:
-            return False
-        self._parts[part_id] = now_ms + window_ms
-        return True
-
-    def trim(self, earliest: int) -> None:
-        del self.records[: self.index_of(min(earliest, self.tail - 1))]
+    def forgettable(self, now_ms: int) -> bool:
+        """Empty long enough, and no one is reading it. A live reader holds this object and
+        waits on it, so it is kept while one is there (a replacement would never wake
+        them); the first touch or sweep after the last one leaves forgets it."""
+        return not self.readers and not self._waiters and super().forgettable(now_ms)
 
     def last_settling_record(self) -> Record | None:
         """The newest record that is not an S2 command record."""
@@ -172,8 +158,9 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 AppendObserver = Callable[[str, StreamKey, Sequence[Record]], None]
 
 
-class ChannelStore:
-    """Every environment's channels. Streams come into being when first touched."""
+class ChannelStore(RetainingStore[StreamKey, Channel]):
+    """Every environment's channels. Streams come into being when first touched, and go
+    as :mod:`.retention` says."""
 
     def __init__(self, clock: Clock, *, dedupe_window_ms: int = DEDUPE_WINDOW_MS) -> None:
         self.clock = clock
@@ -189,17 +176,27 @@ class ChannelStore:
         """Counts writes, so a saver can tell whether anything changed."""
 
     def channel(self, env_id: str, stream: StreamKey) -> Channel:
+        """The stream, brought into being (or back, once forgotten) if need be."""
         with self._lock:
-            streams = self._streams.setdefault(env_id, {})
-            found = streams.get(stream)
+            now = self.clock.now_ms()
+            found = self._current(env_id, stream, now)
             if found is None:
-                found = streams[stream] = Channel()
+                found = Channel(now)
+                self._streams.setdefault(env_id, {})[stream] = found
             return found
 
     def peek(self, env_id: str, stream: StreamKey) -> Channel | None:
-        """The stream if anything ever touched it (a drain does not bring one into being)."""
+        """The stream if something touched it and it is not forgotten (a drain does not
+        bring one into being)."""
         with self._lock:
-            return self._streams.get(env_id, {}).get(stream)
+            return self._current(env_id, stream, self.clock.now_ms())
+
+    def read(self, channel: Channel, start: int) -> list[Record]:
+        """A live reader's next batch (:meth:`Channel.read`), aged records removed first."""
+        with self._lock:
+            if channel.expire(self.clock.now_ms()):
+                self.changes += 1
+        return channel.read(start)
 
     def append(
         self,
@@ -227,7 +224,7 @@ class ChannelStore:
                 return None
             seq = channel.tail
             added = [Record.make(seq + i, now, h, b) for i, (h, b) in enumerate(items)]
-            channel.records.extend(added)
+            channel.extend(added)
             self.changes += 1
             for headers, body in items:
                 if headers == TRIM_COMMAND:
@@ -253,9 +250,11 @@ class ChannelStore:
                 channel._waiters.remove(waiter)
         return channel.tail > seen_tail
 
-    def reader_joined(self, delta: int) -> None:
+    def reader_joined(self, delta: int, channel: Channel | None = None) -> None:
         with self._lock:
             self.live_readers += delta
+            if channel is not None:
+                channel.readers += delta
 
     def close_readers(self) -> None:
         """End every live reader's stream (the server is stopping)."""
@@ -278,16 +277,13 @@ class ChannelStore:
             else:
                 self._streams.pop(env_id, None)
 
-    def streams(self, env_id: str) -> dict[StreamKey, Channel]:
-        with self._lock:
-            return dict(self._streams.get(env_id, {}))
-
     def environment_ids(self) -> list[str]:
         with self._lock:
             return list(self._streams)
 
-    def restore(self, env_id: str, stream: StreamKey, records: list[Record]) -> None:
-        """Put a stream's records back (a state file, a seed)."""
+    def restore(self, env_id: str, stream: StreamKey, records: list[Record], tail: int = 0) -> None:
+        """Put a stream's records back (a state file); ``tail`` keeps the numbering of a
+        stream whose records have all aged out."""
         with self._lock:
-            self.channel(env_id, stream).records = records
+            self.channel(env_id, stream).restore(records, tail)
             self.changes += 1

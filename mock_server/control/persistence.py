@@ -11,6 +11,7 @@ it is never silently dropped or overwritten.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -21,8 +22,10 @@ from typing import Any, Final
 
 from ..auth.environments import Environments
 from ..channels.streams import ChannelStore, Record, StreamKey
-from ..core.ids import IdSource, is_cuid
+from ..core.errors import ApiError
+from ..core.ids import SESSION_PREFIX, IdSource, is_cuid
 from ..sessions.model import Session
+from ..sessions.snapshots import Snapshot
 from ..sessions.store import SessionStore
 
 FORMAT: Final = "trigger-mock state"
@@ -42,6 +45,15 @@ def snapshot(store: SessionStore, channels: ChannelStore, environments: Environm
             {name: getattr(s, name) for name in _SESSION_FIELDS} for s in sessions
         ]
         envs[env_id]["retiredRuns"] = store.retired_runs(env_id)
+        envs[env_id]["snapshots"] = [
+            {
+                "session": internal_id,
+                "contentType": kept.content_type,
+                "storedAt": kept.stored_at,
+                "body": base64.b64encode(kept.body).decode("ascii"),
+            }
+            for internal_id, kept in store.snapshots(env_id).items()
+        ]
     for env_id in channels.environment_ids():
         envs.setdefault(env_id, {})["streams"] = [
             {
@@ -52,6 +64,8 @@ def snapshot(store: SessionStore, channels: ChannelStore, environments: Environm
                     [r.seq_num, r.timestamp, [list(h) for h in r.headers], r.body]
                     for r in channel.records
                 ],
+                # Optional (older files lack it): the numbering outlives aged-out records.
+                "tail": channel.tail,
             }
             for key, channel in channels.streams(env_id).items()
         ]
@@ -131,14 +145,18 @@ def restore(
                 store.adopt(env_id, session)
                 newest, count = max(newest, session.internal_id), count + 1
             store.adopt_runs(env_id, env.get("retiredRuns", []))
+            for kept in env.get("snapshots", []):
+                body = base64.b64decode(kept["body"], validate=True)
+                snapshot = Snapshot(body, kept["contentType"], kept["storedAt"])
+                store.put_snapshot(env_id, SESSION_PREFIX + kept["session"], snapshot)
             for stream in env.get("streams", []):
                 key = StreamKey(stream["key"], stream["io"], stream["channel"])
                 records = [
                     Record.make(seq, at, tuple((h[0], h[1]) for h in headers), body)
                     for seq, at, headers, body in stream["records"]
                 ]
-                channels.restore(env_id, key, records)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                channels.restore(env_id, key, records, stream.get("tail", 0))
+    except (KeyError, TypeError, ValueError, AttributeError, ApiError) as exc:
         raise StateFileError(f"the state does not hold together: {exc!r}") from exc
     if newest:
         ids.resume_after(newest)

@@ -4,6 +4,8 @@ YAML or JSON::
 
     environments:
       tr_dev_local123:                # a secret key: its environment
+        restrictedKeys:               # optional: additional keys of it, with their scopes
+          tr_dev_sk_0123456789abcdefghijklmn: [read:sessions, write:sessions]
         sessions:
           - type: chat.agent          # a create body, checked against openapi.yaml
             externalId: chat-1
@@ -21,14 +23,14 @@ it is good. A full ``/_mock/reset`` goes back to the seeded state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import yaml
 
-from ..auth.environments import SECRET_KEY_PATTERN, Environments
+from ..auth.environments import SECRET_KEY_PATTERN, Environments, restricted_scopes
 from ..channels.realtime import Realtime
 from ..channels.streams import StreamKey
 from ..core.errors import ApiError, Issue, join_path
@@ -50,6 +52,8 @@ class SeedFileError(ValueError):
 class Seed:
     environments: dict[str, list[dict[str, Any]]]
     """Secret key → session entries, as read and checked."""
+    restricted_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Secret key → its restricted keys and their scopes."""
 
     @classmethod
     def load(cls, path: Path, spec: dict[str, Any]) -> Seed:
@@ -71,6 +75,7 @@ class Seed:
             where = f"environments.{key}"
             if not isinstance(key, str) or not SECRET_KEY_PATTERN.match(key):
                 problems.append(f"{where}: not a secret key (tr_dev_…, tr_stg_…, …)")
+            problems += _check_restricted(env, where)
             sessions = env.get("sessions") if isinstance(env, dict) else None
             if not isinstance(sessions, list):
                 problems.append(f"{where}: needs a `sessions` list")
@@ -79,7 +84,21 @@ class Seed:
                 problems += _check(entry, f"{where}.sessions[{n}]", schema, validators)
         if problems:
             raise SeedFileError(f"seed file {path}:\n  " + "\n  ".join(problems))
-        return cls({key: env["sessions"] for key, env in envs.items()})
+        restricted = {
+            key: {
+                extra: restricted_scopes(extra, scopes)
+                for extra, scopes in (env.get("restrictedKeys") or {}).items()
+            }
+            for key, env in envs.items()
+        }
+        return cls({key: env["sessions"] for key, env in envs.items()}, restricted)
+
+    def register_keys(self, environments: Environments) -> None:
+        """Accept the restricted keys, each in its environment (at every start, whether
+        the sessions come from this seed or from a state file)."""
+        for root, extras in self.restricted_keys.items():
+            for key, scopes in extras.items():
+                environments.restrict(key, scopes, root=root)
 
     def apply(self, realtime: Realtime, environments: Environments) -> int:
         """Create the sessions and records; returns how many sessions."""
@@ -103,6 +122,21 @@ class Seed:
                     realtime.sessions.close(env.id, session.friendly_id, reason)
                 count += 1
         return count
+
+
+def _check_restricted(env: Any, where: str) -> list[str]:
+    extras = env.get("restrictedKeys") if isinstance(env, dict) else None
+    if extras is None:
+        return []
+    if not isinstance(extras, dict):
+        return [f"{where}.restrictedKeys: expected a mapping of keys to scope lists"]
+    problems = []
+    for key, scopes in extras.items():
+        try:
+            restricted_scopes(str(key), scopes if isinstance(scopes, list) else [None])
+        except ValueError as exc:
+            problems.append(f"{where}.restrictedKeys: {exc}")
+    return problems
 
 
 def _check(

@@ -99,6 +99,23 @@ class ValidationFailed(ApiError):
         return ErrorReply(422, {"error": self.text, "details": details})
 
 
+class InvalidRequestBody(ApiError):
+    """A body refused in a route's own words (``x-invalid-body`` on its schema): unread
+    JSON, or issues listed as ``issues`` rather than ``details``, in both modes."""
+
+    status = 400
+
+    def __init__(self, text: str, issues: Sequence[Issue] = ()) -> None:
+        super().__init__(text)
+        self.issues = tuple(issues)
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        body: dict[str, Any] = {"error": self.text}
+        if self.issues:
+            body["issues"] = [issue.as_detail() for issue in self.issues]
+        return ErrorReply(400, body)
+
+
 class BodyTooLarge(ApiError):
     message = "Request body too large"
 

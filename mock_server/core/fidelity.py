@@ -108,7 +108,7 @@ DIFFERENCES: tuple[Difference, ...] = (
     ),
     Difference(
         name="retrieve_not_found_deployed_style",
-        topic="Retrieve of an unknown session",
+        topic="Retrieve of an unknown session, or a download URL for its snapshot",
         documented='`404 {"error":"Session not found"}`',
         deployed='`404 {"error":"Not found"}` + `x-should-retry: false`',
         documented_value=False,
@@ -150,9 +150,15 @@ DIFFERENCES: tuple[Difference, ...] = (
     ),
     Difference(
         name="authorization_before_existence",
-        topic="Append to an unknown session with a token not scoped to its URL key",
-        documented="`404` (existence is checked first)",
-        deployed="`403` (the token is checked first; a secret key or a matching token gets `404`)",
+        topic=(
+            "Append to an unknown session, or an upload URL for its snapshot, with a token "
+            "not scoped to its URL key"
+        ),
+        documented="`404` (existence is checked first; `Session not found` for the snapshot)",
+        deployed=(
+            "`403` (the token is checked first; a secret key or a matching token gets "
+            '`404 {"error":"Resource not found"}`)'
+        ),
         documented_value=False,
         deployed_value=True,
     ),
@@ -165,6 +171,14 @@ DIFFERENCES: tuple[Difference, ...] = (
             "carries `Strict-Transport-Security: max-age=3153600000` and "
             "`X-Robots-Tag: noindex, nofollow`"
         ),
+        documented_value=False,
+        deployed_value=True,
+    ),
+    Difference(
+        name="action_only_loader_405",
+        topic="`GET`/`HEAD` on close, end-and-continue or an append",
+        documented='`405 {"error":"Method not allowed"}` with `Allow: POST`',
+        deployed="`405` with no body, no `Allow` and no CORS headers",
         documented_value=False,
         deployed_value=True,
     ),
@@ -267,6 +281,7 @@ class Behaviour:
     falsy_json_invalid: bool
     authorization_before_existence: bool
     deployed_edge: bool
+    action_only_loader_405: bool
     missing_authorization_problem: bool
     claims_refused_as_deployed: bool
     s2_flush_interval_ms: int

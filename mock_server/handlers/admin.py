@@ -136,6 +136,7 @@ class AdminHandlers:
             state = self.clock.set(parse_iso_ms(body["set"]), frozen=frozen)
         else:
             state = self.clock.reset()
+        self.realtime.channels.expire()  # records age out, empty streams go, at the new time
         return json_response(_clock_wire(state))
 
     async def mock_write_records(self, session: str, io: str, body: dict[str, Any]) -> Response:

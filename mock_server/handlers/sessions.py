@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from ..auth import access
+from ..auth import access, public_tokens
 from ..auth.authenticator import Authenticator
 from ..core.fidelity import Behaviour
 from ..http.responses import json_response
@@ -93,3 +93,9 @@ class SessionHandlers:
 
     async def generate_jwt_claims_v1(self, token_info: dict[str, Any]) -> Response:
         return json_response(self.auth.claims(principal_of(token_info).environment))
+
+    async def create_public_token_v1(
+        self, body: dict[str, Any], token_info: dict[str, Any]
+    ) -> Response:
+        token = public_tokens.mint(self.auth, principal_of(token_info), body)
+        return json_response({"token": token})

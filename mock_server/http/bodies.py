@@ -18,6 +18,7 @@ from ..core.errors import (
     ClientDisconnected,
     EmptyBody,
     InvalidJson,
+    InvalidRequestBody,
     ValidationFailed,
 )
 from ..core.fidelity import Behaviour
@@ -72,6 +73,8 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
         self._validators = validators
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        if self._schema.get("x-streamed-body"):
+            return receive, scope  # read, and bounded, by the handler as it arrives
         # ``x-max-body-bytes`` marks a body of the Trigger.dev API (not the control plane):
         # its limit, and the deployed server's rules about Content-Length and empty bodies.
         declared_limit = self._schema.get("x-max-body-bytes")
@@ -82,13 +85,14 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
         size = declared_length(length)
         if size is not None and size > limit:
             raise BodyTooLarge(limit)
-        if self._schema.get("x-streamed-body"):
-            return receive, scope  # read by the handler as it arrives
         raw = await read_body(receive, limit)
         if self._schema.get("x-raw-body"):
             # Any text (a channel record): only its size is the fake's business here.
             return replay(receive, scope, raw, as_json=False)
         if not raw:
+            own_words = self._schema.get("x-invalid-body")
+            if self._required and own_words:
+                raise InvalidRequestBody(own_words)
             if self._required or (declared_limit and self._behaviour.empty_close_body_rejected):
                 raise EmptyBody()
             return replay(receive, scope, b"")
@@ -96,6 +100,16 @@ class JsonBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]
 
     def clean(self, raw: bytes) -> Any:
         """A non-empty body parsed, validated and stripped of undeclared keys."""
+        own_words = self._schema.get("x-invalid-body")
+        if own_words:
+            try:
+                value = parse_json(raw)
+            except InvalidJson as exc:
+                raise InvalidRequestBody(own_words) from exc
+            issues = self._validators.issues(self._schema, value)
+            if issues:
+                raise InvalidRequestBody(own_words, issues)
+            return strip_unknown(value, self._schema)
         value = parse_json(raw)
         if (
             self._behaviour.falsy_json_invalid

@@ -7,14 +7,15 @@ redirect and the headers on every answer, and the bare 405 of a route's stand-in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth.ratelimit import behind_the_limiter
-from ..s2.names import S2_BASE_PATH
 from .headers import header
 from .responses import STATUS_DOCS, send_problem
+from .routes import NOT_THE_API
 
 
 class MissingAuthorization:
@@ -50,8 +51,8 @@ class DeployedEdge:
     """What the deployed server's first Express middleware does to every request: a path
     ending in ``/`` is redirected (``301``) to the same path without it (repeated slashes
     folded, the query kept), and every answer carries ``Strict-Transport-Security`` and
-    (on any host but the dashboard's) ``X-Robots-Tag``. The control plane and the S2
-    endpoint (S2's own service) are left alone."""
+    (on any host but the dashboard's) ``X-Robots-Tag``. The control plane, the S2
+    endpoint and the object store (other services) are left alone."""
 
     HEADERS: Final = (
         (b"strict-transport-security", b"max-age=3153600000"),
@@ -62,7 +63,7 @@ class DeployedEdge:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(("/_mock/", S2_BASE_PATH + "/")):
+        if scope["type"] != "http" or scope["path"].startswith(NOT_THE_API):
             await self.app(scope, receive, send)
             return
         raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
@@ -91,3 +92,22 @@ class DeployedEdge:
         ]
         await send({"type": "http.response.start", "status": 301, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class ActionOnlyRoutes:
+    """The deployed server's answer to ``GET``/``HEAD`` on a route that only takes
+    ``POST`` (close, end-and-continue, appends): the route builder's stand-in loader, a
+    ``405`` with no body, no ``Allow`` and no CORS headers."""
+
+    def __init__(self, app: ASGIApp, *, methods_of: Callable[[str], frozenset[str]]) -> None:
+        self.app = app
+        self.methods_of = methods_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+            if self.methods_of(raw.decode("latin-1")) == {"POST"}:
+                await send({"type": "http.response.start", "status": 405, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await self.app(scope, receive, send)

@@ -19,11 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..core.clock import Clock
 from ..core.errors import Issue, ParamsError
 from ..core.fidelity import Behaviour
-from ..s2.names import S2_BASE_PATH
 from .failures.marks import FAULT_ID
 from .headers import header
 from .journal import RequestJournal
 from .responses import JSON_TYPE, NO_CORS, error_response
+from .routes import NOT_THE_API
 
 EXPOSED_HEADERS = "x-trigger-jwt,x-trigger-jwt-claims"
 _EXPOSE = b"access-control-expose-headers"
@@ -131,15 +131,15 @@ class CanonicalPath:
 
 class AssumeJsonBodies:
     """Treats every API request body as JSON whatever its declared ``Content-Type`` (the
-    deployed server reads bodies that way). The control plane and the S2 endpoint (S2's
-    own service, with its own content types) keep theirs."""
+    deployed server reads bodies that way). The control plane, the S2 endpoint and the
+    object store (stand-ins for other services, with their own content types) keep theirs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and not path.startswith(("/_mock/", S2_BASE_PATH + "/")):
+        if scope["type"] == "http" and not path.startswith(NOT_THE_API):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             if len(headers) != len(scope["headers"]):
                 headers.append((b"content-type", b"application/json"))

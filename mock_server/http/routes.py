@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from ..core.specs import HTTP_METHODS
+from ..core.specs import HTTP_METHODS, OBJECTS_BASE_PATH
+from ..s2.names import S2_BASE_PATH
+
+NOT_THE_API: Final = ("/_mock/", S2_BASE_PATH + "/", OBJECTS_BASE_PATH + "/")
+"""Path prefixes of what the fake serves beside the Trigger.dev API: its control plane,
+and its stand-ins for S2 and the object store. The API's edge rules leave them alone."""
 
 _PARAMETER = re.compile(r"\{[^/{}]+\}")
 
@@ -52,6 +57,18 @@ class OperationRoutes:
         routes.sort(key=lambda route: -route.literals)
         self._routes = tuple(routes)
         self.ids = frozenset(route.operation_id for route in routes)
+
+    def methods_of(self, raw_path: str) -> frozenset[str]:
+        """Every method some operation takes on this path (empty for an unknown path)."""
+        found: set[str] = set()
+        literals = None
+        for route in self._routes:
+            if literals is not None and route.literals < literals:
+                break  # only the most specific template that matches counts
+            if route.pattern.fullmatch(raw_path):
+                literals = route.literals
+                found.add(route.method)
+        return frozenset(found)
 
     def operation_of(self, method: str, raw_path: str) -> str | None:
         for route in self._routes:

@@ -155,7 +155,9 @@ def translate(errors: Iterable[ValidationError]) -> list[Issue]:
             issues.append(_type_issue(error))
         elif keyword in _BOUNDS:
             code, template = _BOUNDS[keyword]
-            issues.append(Issue(code, template.format(error.validator_value), path))
+            # A bound the server's schema words itself: ``x-bound-message`` on the node.
+            message = error.schema.get("x-bound-message") or template.format(error.validator_value)
+            issues.append(Issue(code, message, path))
         elif keyword == "enum":
             options = " | ".join(_quoted(o) for o in error.validator_value)
             message = f"Invalid enum value. Expected {options}, received {_quoted(error.instance)}"

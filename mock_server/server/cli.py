@@ -16,6 +16,7 @@ from types import FrameType
 import uvicorn
 
 from .. import __version__
+from ..auth.environments import KEY_PREFIX, parse_key_spec
 from ..auth.ratelimit import LimitPolicy
 from ..core.fidelity import Fidelity
 from ..core.settings import Settings
@@ -30,6 +31,18 @@ logger = logging.getLogger("trigger_mock")
 
 def _env_list(value: str | None) -> list[str]:
     return [part for part in (value or "").replace(",", " ").split() if part]
+
+
+def _key_specs(value: str | None) -> list[str]:
+    """Keys separated by commas or spaces; a piece that is not a key (``write:sessions``)
+    continues the previous key's scopes (``tr_dev_sk_…=read:sessions,write:sessions``)."""
+    specs: list[str] = []
+    for part in _env_list(value):
+        if specs and not part.startswith(KEY_PREFIX):
+            specs[-1] += "," + part
+        else:
+            specs.append(part)
+    return specs
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -54,10 +67,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         action="append",
         dest="secret_keys",
         default=None,
-        metavar="KEY",
+        metavar="KEY[=SCOPES]",
         help="accept only this secret key (repeatable; TRIGGER_MOCK_SECRET_KEY takes a "
         "comma-separated list). Default: any tr_dev_/tr_stg_/tr_prod_/tr_preview_ key, "
-        "each its own environment.",
+        "each its own environment. KEY=SCOPE,SCOPE declares a restricted key "
+        "(tr_dev_sk_ + 24 letters/digits) that acts only within those scopes, in the "
+        "environment of the root key of its kind.",
     )
     serve.add_argument(
         "--fidelity",
@@ -159,7 +174,12 @@ def settings_from(
         parser.error(f"--rate-limit {args.rate_limit!r}: {exc}")
     if args.faults and not os.path.isfile(args.faults):
         parser.error(f"--faults {args.faults!r}: no such file")
-    keys = args.secret_keys or _env_list(environ.get(ENV_PREFIX + "SECRET_KEY"))
+    keys = args.secret_keys or _key_specs(environ.get(ENV_PREFIX + "SECRET_KEY"))
+    for spec in keys:
+        try:
+            parse_key_spec(spec)
+        except ValueError as exc:
+            parser.error(f"--secret-key: {exc}")
     return Settings(
         host=args.host,
         port=args.port,

@@ -1,4 +1,5 @@
-"""Durations as the server reads ``filter[createdAt][period]``: with ``parse-duration``."""
+"""Durations as the server reads them: ``filter[createdAt][period]`` with ``parse-duration``,
+and a waitpoint's ``timeout`` or ``idempotencyKeyTTL`` with the SDK's simpler grammar."""
 
 from __future__ import annotations
 
@@ -48,3 +49,28 @@ def parse_period(text: str) -> float | None:
     if total and text.startswith("-"):
         return -total
     return total
+
+
+_NATURAL: Final = re.compile(r"(?:[0-9]+(?:w|d|hr|h|m|s))+")
+_NATURAL_UNITS: Final = (
+    (re.compile(r"([0-9]+)w"), 7 * _DAY),
+    (re.compile(r"([0-9]+)d"), _DAY),
+    (re.compile(r"([0-9]+)(?:hr|h)"), 60 * _MINUTE),
+    (re.compile(r"([0-9]+)m"), _MINUTE),
+    (re.compile(r"([0-9]+)s"), 1000.0),
+)
+
+
+def natural_duration_ms(text: str) -> int | None:
+    """Milliseconds in a duration such as ``30s``, ``1h30m``, ``2d`` or ``1w2d``, read as the
+    SDK's ``parseNaturalLanguageDuration`` reads it: only whole numbers with the units
+    ``w d h hr m s``, nothing else in the string, and each unit counted once (its first
+    occurrence); ``None`` for anything else, or for more than 100 characters."""
+    if len(text) > 100 or not _NATURAL.fullmatch(text):
+        return None
+    total = 0.0
+    for pattern, scale in _NATURAL_UNITS:
+        found = pattern.search(text)
+        if found:
+            total += int(found.group(1)) * scale
+    return round(total)

@@ -13,8 +13,8 @@ the store tells them after the change, so no caller has to remember to.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
@@ -26,12 +26,11 @@ from .errors import (
     SessionClosed,
     SessionExpired,
 )
+from .events import SessionEvents
 from .listing import ListQuery, Page, paginate
 from .model import Session
 from .requests import UNSET, NewSession, SessionChanges
-
-Listener = Callable[[str, Session], None]
-"""Called with the environment id and the session, after the store's lock is released."""
+from .snapshots import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +49,6 @@ class Closed:
 class RunSwap:
     session: Session
     swapped: bool
-
-
-@dataclass(slots=True)
-class SessionEvents:
-    """Who wants to know when a session is created (not a cached create, not a session
-    restored from a file) or newly closed."""
-
-    created: list[Listener] = field(default_factory=list)
-    closed: list[Listener] = field(default_factory=list)
-
-    @staticmethod
-    def tell(listeners: list[Listener], env_id: str, session: Session) -> None:
-        for listener in listeners:
-            listener(env_id, session)
 
 
 class SessionStore:
@@ -190,6 +175,11 @@ class SessionStore:
         with self._lock:
             return self._seen(env_id).lookup(ref)
 
+    def knows_run(self, env_id: str, run_id: str) -> bool:
+        """Whether ``run_id`` is a session's current run in the environment, or was one."""
+        with self._lock:
+            return self._seen(env_id).knows_run(run_id)
+
     def swap_run(self, env_id: str, ref: str, calling_run_id: str) -> RunSwap:
         """end-and-continue: if ``calling_run_id`` is the session's current run, start a
         new run and make it current; otherwise leave the session alone."""
@@ -205,10 +195,7 @@ class SessionStore:
                 raise CallingRunNotFound()
             if session.current_run_id != calling_run_id:
                 return RunSwap(session, swapped=False)
-            env.retired_runs.add(calling_run_id)
-            session.current_run_id = self.ids.run_id()
-            session.run_ended_at = None
-            session.updated_at = now
+            env.start_run(session, self.ids.run_id(), now)
             self.changes += 1
             return RunSwap(session, swapped=True)
 
@@ -229,14 +216,31 @@ class SessionStore:
             return self._revive(self._env(env_id), session, self.clock.now_ms())
 
     def _revive(self, env: EnvironmentState, session: Session, now: int) -> bool:
-        if session.run_ended_at is None or session.current_run_id is None:
+        if session.run_ended_at is None:
             return False
-        env.retired_runs.add(session.current_run_id)
-        session.current_run_id = self.ids.run_id()
-        session.run_ended_at = None
-        session.updated_at = now
+        env.start_run(session, self.ids.run_id(), now)
         self.changes += 1
         return True
+
+    def put_snapshot(self, env_id: str, ref: str, snapshot: Snapshot) -> Session:
+        """Keep ``snapshot`` as the session's (the last one stored wins)."""
+        with self._lock:
+            session = self._seen(env_id).find(ref)
+            self._env(env_id).snapshots[session.internal_id] = snapshot
+            self.changes += 1
+            return session
+
+    def snapshot_of(self, env_id: str, ref: str) -> Snapshot | None:
+        """The session's snapshot; ``None`` if none was stored (or no such session)."""
+        with self._lock:
+            env = self._seen(env_id)
+            session = env.lookup(ref)
+            return None if session is None else env.snapshots.get(session.internal_id)
+
+    def snapshots(self, env_id: str) -> dict[str, Snapshot]:
+        """An environment's snapshots, by the session's internal id."""
+        with self._lock:
+            return dict(self._seen(env_id).snapshots)
 
     def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:

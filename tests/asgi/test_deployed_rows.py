@@ -222,3 +222,27 @@ async def test_expires_at_coercion(
         assert answer.status_code == stored
         if stored == 400:
             assert answer.json() == {"error": 'Validation error: Invalid date at "expiresAt"'}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/sessions/s/close",
+        "/api/v1/sessions/s/end-and-continue",
+        "/realtime/v1/sessions/s/in/append",
+        "/realtime/v1/sessions/s/channels/c/out/append",
+    ],
+)
+async def test_get_on_action_only_routes(
+    mock: MockApp, client: httpx.AsyncClient, path: str
+) -> None:
+    answer = await client.get(path, headers={"Origin": "http://app"})
+    assert answer.status_code == 405
+    if deployed(mock):
+        assert answer.content == b"" and "allow" not in answer.headers
+        assert "access-control-allow-origin" not in answer.headers
+    else:
+        assert answer.json() == {"error": "Method not allowed"}
+        assert answer.headers["allow"] == "POST"
+    put = await client.put(path, headers={"Origin": "http://app"})  # the action's own check
+    assert put.status_code == 405 and put.json() == {"error": "Method not allowed"}

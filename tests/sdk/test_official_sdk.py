@@ -16,6 +16,8 @@ import pytest
 from mock_server.testing import MockServer
 
 SDK_TESTS = Path(__file__).parent
+RESTRICTED_KEY = "tr_dev_sk_sdkTests0123456789abcdef"
+RESTRICTED_SCOPES = "write:tasks:chat-task,read:sessions"
 
 
 @pytest.fixture(scope="module", params=["documented", "deployed"])
@@ -28,6 +30,9 @@ def echo_fake(request: pytest.FixtureRequest) -> Iterator[MockServer]:
         "warning",
         "--fidelity",
         request.param,
+        # Only a restricted key is declared, so any other key is still accepted.
+        "--secret-key",
+        f"{RESTRICTED_KEY}={RESTRICTED_SCOPES}",
     )
     fake.start()
     yield fake
@@ -43,7 +48,11 @@ def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
     result = subprocess.run(
         [node, "--test", "--test-concurrency=1", "--test-reporter=tap"],
         cwd=SDK_TESTS,
-        env={"TRIGGER_API_URL": echo_fake.base_url, "PATH": os.environ.get("PATH", "")},
+        env={
+            "TRIGGER_API_URL": echo_fake.base_url,
+            "TRIGGER_MOCK_RESTRICTED_KEY": RESTRICTED_KEY,
+            "PATH": os.environ.get("PATH", ""),
+        },
         capture_output=True,
         text=True,
         timeout=300,

@@ -165,6 +165,13 @@ MUTANTS = {
             fidelity="deployed",
         ),
         Mutant(
+            "snapshots-for-anyone",
+            "a token for one session presigns another session's snapshot",
+            ("test_snapshot_urls_need_a_scope_on_that_session",),
+            patches.nothing,
+            patches.snapshot_any_session,
+        ),
+        Mutant(
             "scrambles-key-order",
             "rows come in another key order",
             ("test_create_returns_201_with_the_row_in_wire_order",),
