@@ -86,7 +86,7 @@ def create_app(
     parser = query_parser(state.behaviour)
     sessions = SessionHandlers(state.store, state.authenticator, state.behaviour)
     app = connexion_app(
-        settings, state, api_spec, admin_spec, seed, sessions, failures, validators, parser
+        settings, state, api_spec, admin_spec, seed, sessions, failures, validators, parser, routes
     )
     lane = None
     if settings.fast_lane and not settings.validate_responses:  # else Connexion checks all

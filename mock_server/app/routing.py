@@ -95,8 +95,9 @@ def connexion_app(
     failures: FailureHandlers,
     validators: SchemaValidators,
     parser: type[DeepObjectParser],
+    routes: OperationRoutes,
 ) -> connexion.AsyncApp:
-    """Connexion routing the three specs to their handlers."""
+    """Connexion routing the four specs to their handlers."""
     behaviour = state.behaviour
     body = functools.partial(JsonBodyValidator, behaviour=behaviour, validators=validators)
     app = connexion.AsyncApp(
@@ -180,7 +181,7 @@ def connexion_app(
         resolver=handler_resolver(sessions, channels, snapshots, waitpoints),
         security_map={"bearer": api_bearer},
     )
-    render = error_handler(behaviour)
+    render = error_handler(behaviour, methods_of=routes.methods_of)
     for failure in (Exception, ProblemException, HTTPException):
         app.add_error_handler(failure, render)
     return app

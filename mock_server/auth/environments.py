@@ -87,6 +87,7 @@ class Environments:
         self._by_key: dict[str, Environment] = {}
         self._by_id: dict[str, Environment] = {}
         self._scopes: dict[str, tuple[str, ...]] = {}
+        self._passing: set[str] = set()
         for key, scopes in specs:
             if scopes is None:
                 self._register(key)
@@ -104,11 +105,16 @@ class Environments:
         self._by_id[env.id] = env
         return env
 
-    def restrict(self, key: str, scopes: Sequence[str], root: str | None = None) -> Environment:
+    def restrict(
+        self, key: str, scopes: Sequence[str], root: str | None = None, *, lasting: bool = True
+    ) -> Environment:
         """Accept ``key`` with only ``scopes``, in ``root``'s environment (by default the
-        first root key of its kind, else its own)."""
+        first root key of its kind, else its own). A key that is not ``lasting`` (added at
+        run time) goes at the next full reset."""
         kind = key.split("_", 2)[1]
         with self._lock:
+            if not lasting:
+                self._passing.add(key)
             if root is None:
                 root = next(
                     (k for k, e in self._by_key.items() if e.secret_key == k and e.kind == kind),
@@ -120,6 +126,14 @@ class Environments:
             self._by_key[key] = env
             self._scopes[key] = tuple(scopes)
             return env
+
+    def forget_passing(self) -> None:
+        """Drop the restricted keys added at run time (a full reset)."""
+        with self._lock:
+            for key in self._passing:
+                self._scopes.pop(key, None)
+                self._by_key.pop(key, None)
+            self._passing = set()
 
     def scopes_of(self, key: str) -> tuple[str, ...] | None:
         """A restricted key's scopes; ``None`` for a root key (it may do everything)."""

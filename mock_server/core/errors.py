@@ -202,6 +202,12 @@ class BadControlRequest(ApiError):
     status = 400
 
 
+class ControlTargetNotFound(ApiError):
+    """A control-plane request naming something the fake does not have."""
+
+    status = 404
+
+
 class HttpFailure(ApiError):
     """An HTTP-level failure (from the framework) with no documented body of its own."""
 

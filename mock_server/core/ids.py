@@ -21,6 +21,7 @@ RUN_PREFIX: Final = "run_"
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE32HEX: Final = "0123456789abcdefghijklmnopqrstuv"
 _NANOID: Final = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
+_ALNUM: Final = _BASE36 + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _COUNTER_SPAN: Final = 36**4
 
 
@@ -110,6 +111,11 @@ class IdSource:
         length 7; longer ones serve as opaque tokens."""
         with self._lock:
             return _encode(self._random_bits(6 * length), _NANOID, length)
+
+    def alnum(self, length: int) -> str:
+        """Letters and digits (the tail of a restricted key the control plane makes)."""
+        with self._lock:
+            return _encode(self._random_bits(6 * length), _ALNUM, length)
 
     def reset(self) -> None:
         """Restart the sequence (a seeded source then repeats its ids)."""

@@ -8,13 +8,19 @@ from urllib.parse import unquote
 from starlette.responses import Response
 
 from .. import __version__
-from ..auth.environments import Environments, environment_id_of
+from ..auth.environments import (
+    KEY_PREFIX,
+    Environments,
+    environment_id_of,
+    restricted_scopes,
+)
+from ..auth.errors import InvalidApiKey
 from ..channels.agent import Agent
 from ..channels.realtime import Realtime
 from ..control.records import write_records
 from ..control.seeding import Seed
 from ..core.clock import ClockState, ControllableClock
-from ..core.errors import BadControlRequest
+from ..core.errors import BadControlRequest, ControlTargetNotFound
 from ..core.fidelity import Behaviour
 from ..core.times import iso_ms, parse_iso_ms
 from ..http.journal import Query, RequestJournal
@@ -82,6 +88,7 @@ class AdminHandlers:
             self.journal.clear()
             self.clock.reset()
             self.failures.reset()
+            self.environments.forget_passing()
             if self.seed is not None:  # reset is a rebuild: back to the seeded state
                 self.seed.apply(self.realtime, self.environments)
         else:
@@ -148,3 +155,21 @@ class AdminHandlers:
         env_id = environment_id_of(body["environment"])
         ended = self.store.end_run(env_id, unquote(session))
         return json_response({"endedRunId": ended.current_run_id, "session": ended.to_wire()})
+
+    async def mock_add_restricted_key(self, body: dict[str, Any]) -> Response:
+        named = body["environment"]
+        root = named if named.startswith(KEY_PREFIX) else None
+        if root is None:
+            env = self.environments.by_id(named)
+            if env is None:
+                raise ControlTargetNotFound(f"No environment {named!r} is known")
+            root = env.secret_key
+        try:
+            kind = self.environments.by_key(root).kind
+            key = f"tr_{kind}_sk_{self.store.ids.alnum(24)}"
+            scopes = restricted_scopes(key, body["scopes"])
+        except (ValueError, InvalidApiKey) as exc:
+            raise BadControlRequest(str(exc) or "Not an accepted secret key") from exc
+        env = self.environments.restrict(key, scopes, root, lasting=False)
+        body = {"key": key, "environment": env.id, "scopes": list(scopes)}
+        return json_response(body, 201)

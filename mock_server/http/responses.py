@@ -33,6 +33,7 @@ from ..core.errors import (
 )
 from ..core.fidelity import Behaviour
 from ..core.jsoncodec import dump_json
+from ..core.specs import HTTP_METHODS
 from .failures.connection import cut
 
 logger = logging.getLogger("trigger_mock")
@@ -104,12 +105,23 @@ def error_response(exc: Exception, behaviour: Behaviour) -> Response:
 ErrorHandler = Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]
 
 
-def error_handler(behaviour: Behaviour) -> ErrorHandler:
-    """Connexion error handler rendering every exception in the API's envelope."""
+def error_handler(
+    behaviour: Behaviour, *, methods_of: Callable[[str], frozenset[str]] | None = None
+) -> ErrorHandler:
+    """Connexion error handler rendering every exception in the API's envelope. A ``405``
+    lists in ``Allow`` every method the specs give the path (``methods_of``): Starlette's
+    own names only those of the first route that matched."""
 
-    async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    async def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         response = error_response(exc, behaviour)
         headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+        if response.status_code == 405 and methods_of is not None:
+            raw = request.scope.get("raw_path") or request.scope["path"].encode()
+            allowed = methods_of(raw.split(b"?", 1)[0].decode("latin-1"))
+            if allowed:
+                headers["allow"] = ", ".join(
+                    m for m in map(str.upper, HTTP_METHODS) if m in allowed
+                )
         return ConnexionResponse(
             status_code=response.status_code,
             mimetype=JSON_TYPE,

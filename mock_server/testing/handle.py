@@ -141,6 +141,12 @@ class TriggerMock:
         ended = self._control("POST", path, {"environment": self.secret_key})
         return None if ended["endedRunId"] is None else str(ended["endedRunId"])
 
+    def restricted_key(self, *scopes: str) -> str:
+        """A new restricted key (``tr_dev_sk_…``) of this test's environment, acting only
+        within ``scopes`` (``"read:sessions"``, ``"write:tasks:my-task"``, …)."""
+        body = {"environment": self.secret_key, "scopes": list(scopes)}
+        return str(self._control("POST", "/_mock/restricted-keys", body)["key"])
+
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """This test's journaled requests, newest first (filters as in
         ``GET /_mock/requests``: ``method``, ``path`` glob, ``status``)."""

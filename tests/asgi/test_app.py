@@ -132,3 +132,27 @@ def test_the_lane_refuses_at_start_what_it_could_not_answer_exactly(
     change(spec)
     with pytest.raises(LaneRefused, match=refusal.replace("[", r"\[").replace("]", r"\]")):
         _compile(spec)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/sessions/chat-1", "GET, PATCH"),
+        ("DELETE", "/api/v1/sessions", "GET, POST"),
+        ("POST", "/api/v1/sessions/chat-1/snapshot-url", "GET, PUT"),
+        ("DELETE", "/realtime/v1/sessions/chat-1/in", "GET, PUT, HEAD"),
+        ("PATCH", "/api/v1/sessions/chat-1/close", "POST"),
+    ],
+)
+async def test_a_405_allows_every_method_the_spec_gives_the_path(
+    method: str, path: str, allow: str
+) -> None:
+    transport = httpx.ASGITransport(app=create_app(Settings()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
+        response = await client.request(
+            method, path, headers={"Authorization": "Bearer tr_dev_allow"}
+        )
+    assert response.status_code == 405
+    assert response.json() == {"error": "Method not allowed"}
+    assert response.headers["allow"] == allow

@@ -181,3 +181,32 @@ async def test_a_seed_file_declares_restricted_keys(tmp_path: Path) -> None:
     )
     with pytest.raises(SeedFileError, match="restrictedKeys"):
         Seed.load(bad, api_spec_for(Behaviour.of(Fidelity.DOCUMENTED)))
+
+
+async def test_the_control_plane_makes_restricted_keys_until_a_full_reset() -> None:
+    async with asgi_client(create_app(Settings()), ROOT) as client:
+        made = await client.post(
+            "/_mock/restricted-keys", json={"environment": ROOT, "scopes": ["read:sessions"]}
+        )
+        assert made.status_code == 201, made.text
+        key = made.json()["key"]
+        assert parse_key_spec(f"{key}=read:sessions")[0] == key  # the SDK's shape
+        await client.post("/api/v1/sessions", json=session_body(externalId="mine"))
+        assert (await client.get("/api/v1/sessions/mine", headers=as_(key))).status_code == 200
+        refused = await client.post("/api/v1/sessions", json=session_body(), headers=as_(key))
+        assert refused.status_code == 403
+        by_id = await client.post(
+            "/_mock/restricted-keys",
+            json={"environment": made.json()["environment"], "scopes": ["admin"]},
+        )
+        assert by_id.status_code == 201
+        for bad, status in (
+            ({"environment": "c000000000000000000000000", "scopes": ["admin"]}, 404),
+            ({"environment": ROOT, "scopes": ["two words"]}, 422),
+            ({"environment": ROOT, "scopes": []}, 422),
+        ):
+            assert (await client.post("/_mock/restricted-keys", json=bad)).status_code == status
+        await client.post("/_mock/reset")
+        # Gone with the reset; in an open fake it is then just another (whole) key.
+        after = await client.get("/api/v1/sessions/mine", headers=as_(key))
+        assert after.status_code == 404
