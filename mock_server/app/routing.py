@@ -32,6 +32,7 @@ from ..handlers.failures import FailureHandlers
 from ..handlers.s2 import S2Handlers
 from ..handlers.sessions import SessionHandlers
 from ..handlers.snapshots import SnapshotHandlers
+from ..handlers.ui import UiHandlers
 from ..handlers.waitpoints import WaitpointHandlers
 from ..http.bodies import JsonBodyValidator
 from ..http.connexion_internals import use_built_once_operations
@@ -172,7 +173,7 @@ def connexion_app(
     app.add_api(
         admin_spec,
         base_path="",
-        resolver=handler_resolver(admin, failures),
+        resolver=handler_resolver(admin, failures, UiHandlers(enabled=settings.ui)),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},
     )
     app.add_api(

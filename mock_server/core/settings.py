@@ -33,6 +33,8 @@ class Settings:
     """Fault rules (a YAML or JSON list) in force from the start."""
     rate_limit: str = "off"
     """``off``, ``deployed``, or ``N/SECONDS``: the rate limiter on ``/api/*``."""
+    ui: bool = True
+    """Serve the dashboard at ``/_mock/ui``."""
     s2_port: int | None = None
     """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
     ``None``: only on the main port, over HTTP/1.1."""

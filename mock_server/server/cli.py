@@ -148,6 +148,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env("VALIDATE_RESPONSES", "false") in ("1", "true", "yes"),
         help="check every response against openapi.yaml (a 500 if one does not conform)",
     )
+    serve.add_argument(
+        "--ui",
+        action=argparse.BooleanOptionalAction,
+        default=env("UI", "true") not in ("0", "false", "no"),
+        help="serve the dashboard at /_mock/ui (default on; --no-ui turns it off)",
+    )
     return parser
 
 
@@ -189,6 +195,7 @@ def settings_from(
         admin_token=args.admin_token or None,
         log_level=args.log_level,
         validate_responses=args.validate_responses,
+        ui=args.ui,
         agent=args.agent,
         agent_delay_ms=int(args.agent_delay_ms),
         s2_port=_s2_port(parser, args),
