@@ -9,8 +9,10 @@
 # make lock-upgrade also moves every pin to its newest release), make clean.
 #
 # Python packages come from requirements-dev.lock (exact versions, with hashes) into .venv;
-# the official SDK from tests/sdk/package-lock.json. Both are set up again only when a lock
-# file changes. PYTHON picks the interpreter (>= 3.11): make test PYTHON=python3.12
+# the official SDK from tests/sdk/package-lock.json, the chat example's packages from
+# examples/chat/package-lock.json. Each is set up again only when its lock file changes. The
+# browser tests (tests/browser) also need /usr/bin/chromium (Debian: apt-get install chromium).
+# PYTHON picks the interpreter (>= 3.11): make test PYTHON=python3.12
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,6 +23,7 @@ DEV_LOCK := requirements-dev.lock
 DEPS := $(VENV)/.deps
 PROJECT := $(VENV)/.project
 SDK := tests/sdk/node_modules/.installed
+EXAMPLE := examples/chat/node_modules/.installed
 COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" pyproject.toml --group build
 
@@ -37,7 +40,7 @@ check: $(PROJECT)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(PROJECT) $(SDK)
+pytest: $(PROJECT) $(SDK) $(EXAMPLE)
 	$(BIN)/python -m pytest $(ARGS)
 
 teeth: $(PROJECT)
@@ -69,6 +72,11 @@ $(SDK): tests/sdk/package-lock.json
 	npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(EXAMPLE): examples/chat/package-lock.json
+	@command -v npm >/dev/null || { echo "the browser tests need Node.js 20+ and npm" >&2; exit 1; }
+	npm ci --prefix examples/chat --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The runtime lock (what the Docker image installs) first; the development lock keeps
 # every runtime pin and adds the test and lint tools.
 lock: $(PROJECT)
@@ -79,4 +87,5 @@ lock-upgrade:
 	$(MAKE) lock UPGRADE=--upgrade
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules bench/node_modules .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/sdk/node_modules bench/node_modules .mypy_cache .ruff_cache \
+		examples/chat/node_modules examples/chat/dist

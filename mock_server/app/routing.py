@@ -29,6 +29,7 @@ from ..core.specs import (
 from ..handlers.admin import AdminHandlers
 from ..handlers.channels import ChannelHandlers
 from ..handlers.failures import FailureHandlers
+from ..handlers.journal import JournalHandlers
 from ..handlers.s2 import S2Handlers
 from ..handlers.sessions import SessionHandlers
 from ..handlers.snapshots import SnapshotHandlers
@@ -173,7 +174,12 @@ def connexion_app(
     app.add_api(
         admin_spec,
         base_path="",
-        resolver=handler_resolver(admin, failures, UiHandlers(enabled=settings.ui)),
+        resolver=handler_resolver(
+            admin,
+            failures,
+            JournalHandlers(state.journal, routes.operation_of),
+            UiHandlers(enabled=settings.ui),
+        ),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},
     )
     app.add_api(

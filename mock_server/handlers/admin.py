@@ -19,12 +19,15 @@ from ..channels.agent import Agent
 from ..channels.realtime import Realtime
 from ..control.records import write_records
 from ..control.seeding import Seed
+from ..control.tail import MAX_RECORDS, read_records, session_streams
 from ..core.clock import ClockState, ControllableClock
 from ..core.errors import BadControlRequest, ControlTargetNotFound
 from ..core.fidelity import Behaviour
 from ..core.times import iso_ms, parse_iso_ms
-from ..http.journal import Query, RequestJournal
+from ..http.journal import RequestJournal
 from ..http.responses import json_response
+from ..sessions.browse import DEFAULT_SORT, Browsed, BrowseQuery
+from ..sessions.model import SessionStatus
 from ..sessions.store import SessionStore
 from .failures import FailureHandlers
 
@@ -97,35 +100,77 @@ class AdminHandlers:
             self.failures.book.clear_environment(environment_id_of(target))
         return json_response({"dropped": dropped})
 
-    async def mock_sessions(self, environment: str | None = None) -> Response:
+    async def mock_sessions(
+        self,
+        environment: str | None = None,
+        q: str | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Response:
         now = self.clock.now_ms()
         chosen = None if environment is None else environment_id_of(environment)
-        environments = []
-        for env_id, sessions in self.store.snapshot(chosen).items():
-            known = self.environments.by_id(env_id)
-            rows = [s.to_wire() | {"status": s.status(now).value} for s in sessions]
-            environments.append(
-                {"id": env_id, "kind": known.kind if known else None, "sessions": rows}
+        paged = any(given is not None for given in (q, type, status, tag, sort, limit, offset))
+        if not paged:  # the whole dump, oldest first, as before paging existed
+            found = {
+                env_id: Browsed(len(rows), rows)
+                for env_id, rows in self.store.snapshot(chosen).items()
+            }
+        else:
+            query = BrowseQuery(
+                text=q or None,
+                type=type,
+                status=None if status is None else SessionStatus(status),
+                tag=tag,
+                sort=sort or DEFAULT_SORT,
+                limit=limit,
+                offset=offset or 0,
             )
+            found = self.store.browse(chosen, query)
+        environments = []
+        for env_id, page in found.items():
+            known = self.environments.by_id(env_id)
+            rows = [s.to_wire() | {"status": s.status(now).value} for s in page.rows]
+            listed = {"id": env_id, "kind": known.kind if known else None, "sessions": rows}
+            environments.append({**listed, "total": page.total} if paged else listed)
         return json_response({"environments": environments})
 
-    async def mock_requests(
+    async def mock_read_records(
         self,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        environment: str | None = None,
-        limit: int = 100,
+        session: str,
+        io: str,
+        environment: str,
+        channel: str | None = None,
+        after: int | None = None,
+        wait: float = 0,
+        limit: int = MAX_RECORDS,
     ) -> Response:
-        query = Query(method=method, path=path, status=status, environment=environment)
-        found = self.journal.find(query, limit)
-        return json_response(
-            {"total": self.journal.total, "requests": [entry.to_wire() for entry in found]}
+        env_id = environment_id_of(environment)
+        found = await read_records(
+            self.realtime,
+            env_id,
+            unquote(session),
+            io,
+            channel,
+            after=after,
+            wait=wait,
+            limit=limit,
         )
+        return json_response(found)
 
-    async def mock_clear_requests(self) -> Response:
-        self.journal.clear()
-        return Response(status_code=204)
+    async def mock_session_channels(self, session: str, environment: str) -> Response:
+        streams = session_streams(self.realtime, environment_id_of(environment), unquote(session))
+        return json_response({"channels": streams})
+
+    async def mock_close_session(self, session: str, body: dict[str, Any]) -> Response:
+        env_id = environment_id_of(body["environment"])
+        closed = self.store.close(env_id, unquote(session), body.get("reason")).session
+        return json_response(
+            closed.to_wire() | {"status": closed.status(self.clock.now_ms()).value}
+        )
 
     async def mock_get_clock(self) -> Response:
         return json_response(_clock_wire(self.clock.state()))

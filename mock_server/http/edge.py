@@ -21,7 +21,7 @@ from ..core.errors import Issue, ParamsError
 from ..core.fidelity import Behaviour
 from .failures.marks import FAULT_ID
 from .headers import header
-from .journal import RequestJournal
+from .journal import BODY_CAP, RawHeaders, RequestJournal
 from .responses import JSON_TYPE, NO_CORS, error_response
 from .routes import NOT_THE_API
 
@@ -149,7 +149,8 @@ class AssumeJsonBodies:
 
 class AccessLog:
     """One line per request (client, method, path, status, duration), and an entry in the
-    request journal for every request outside the control plane."""
+    request journal for every request outside the control plane, with the exchange as it
+    went: the header lists as they were, the bodies' first :data:`BODY_CAP` bytes."""
 
     def __init__(self, app: ASGIApp, *, journal: RequestJournal, clock: Clock) -> None:
         self.app = app
@@ -164,19 +165,29 @@ class AccessLog:
         at_ms = self.clock.now_ms()
         status = 0
         received = sent = 0
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        response_headers: RawHeaders = ()
 
         async def receive_and_count() -> Message:
             nonlocal received
             message = await receive()
-            received += len(message.get("body", b""))
+            body = message.get("body", b"")
+            if body and received < BODY_CAP:  # keep the chunk, or the part within the cap
+                request_body.append(body[: BODY_CAP - received])
+            received += len(body)
             return message
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, response_headers
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_headers = message.get("headers", ())
             elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
+                body = message.get("body", b"")
+                if body and sent < BODY_CAP:
+                    response_body.append(body[: BODY_CAP - sent])
+                sent += len(body)
             await send(message)
 
         try:
@@ -202,8 +213,14 @@ class AccessLog:
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status,
                     latency_ms=latency,
-                    authorization=header(scope, b"authorization"),
+                    request_headers=scope["headers"],
                     request_bytes=received,
                     response_bytes=sent,
                     fault=scope.get(FAULT_ID),
+                    request_body=request_body,
+                    response_headers=response_headers,
+                    response_body=response_body,
+                    scheme=scope.get("scheme", "http"),
+                    http_version=scope.get("http_version", "1.1"),
+                    server=scope.get("server"),
                 )

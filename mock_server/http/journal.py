@@ -1,8 +1,13 @@
 """The request journal: the most recent requests the fake answered, for tests to verify
-what their code under test sent (``GET /_mock/requests``).
+what their code under test sent (``GET /_mock/requests``) and for a dashboard to show each
+exchange in full (``GET /_mock/requests/{number}``, as cURL, as HAR).
 
-Bounded: the oldest entries drop out once ``capacity`` is reached. The control plane's own
-requests are not journaled, so reading the journal does not change it.
+Bounded: the oldest entries drop out once ``capacity`` is reached, and each entry keeps at
+most :data:`BODY_CAP` bytes of each body, so the bodies take at most ``capacity`` times
+twice that. Recording sits on every request's path, so an entry holds what the edge saw as
+it was (the header lists themselves, the body chunks up to the cap) and nothing is decoded,
+joined or named until someone asks. The control plane's own requests are not journaled,
+so reading the journal does not change it.
 """
 
 from __future__ import annotations
@@ -10,13 +15,21 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from ..auth.environments import claimed_environment, environment_id_of
 from ..core.times import iso_ms
 
 DEFAULT_CAPACITY: Final = 1000
+BODY_CAP: Final = 64 * 1024
+"""How much of each request and response body an entry keeps (an event stream's first
+bytes)."""
+
+RawHeaders = Sequence[tuple[bytes, bytes]]
+OperationOf = Callable[[str, str], str | None]
+"""The ``operationId`` of a method and raw path (:meth:`OperationRoutes.operation_of`)."""
 
 
 class Entry(NamedTuple):
@@ -29,18 +42,34 @@ class Entry(NamedTuple):
     query: str
     status: int
     latency_ms: float
-    authorization: str | None
-    """The raw header: which environment it names is worked out only when asked."""
+    request_headers: RawHeaders
+    """The headers as the server passed them (the list itself, not a copy)."""
     request_bytes: int
     response_bytes: int
     fault: str | None = None
     """The id of the fault rule that fired on the request."""
+    request_body: Sequence[bytes] = ()
+    """The body's first :data:`BODY_CAP` bytes, in the chunks they came in."""
+    response_headers: RawHeaders = ()
+    response_body: Sequence[bytes] = ()
+    scheme: str = "http"
+    http_version: str = "1.1"
+    server: tuple[str, int | None] | None = None
+    """Where the request was received, for a URL when it had no ``Host``."""
+
+    @property
+    def authorization(self) -> str | None:
+        """The raw header: which environment it names is worked out only when asked."""
+        return next(
+            (v.decode("latin-1") for k, v in self.request_headers if k == b"authorization"),
+            None,
+        )
 
     @property
     def environment(self) -> str | None:
         return claimed_environment(self.authorization)
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, operation: str | None = None) -> dict[str, Any]:
         return {
             "number": self.number,
             "at": iso_ms(self.at_ms),
@@ -53,6 +82,7 @@ class Entry(NamedTuple):
             "requestBytes": self.request_bytes,
             "responseBytes": self.response_bytes,
             "fault": self.fault,
+            "operation": operation,
         }
 
 
@@ -66,17 +96,28 @@ class Query:
     status: int | None = None
     environment: str | None = None
     """A secret key or an environment id."""
+    operation: str | None = None
+    """An ``operationId``, named by ``operation_of``."""
+    after: int | None = None
+    """Only entries with a larger ``number``."""
+    operation_of: OperationOf = field(default=lambda method, path: None, compare=False)
 
     def __post_init__(self) -> None:
         if self.environment is not None:
             object.__setattr__(self, "environment", environment_id_of(self.environment))
 
     def matches(self, entry: Entry) -> bool:
+        if self.after is not None and entry.number <= self.after:
+            return False
         if self.method is not None and entry.method != self.method.upper():
             return False
         if self.path is not None and not fnmatch.fnmatchcase(entry.path, self.path):
             return False
         if self.status is not None and entry.status != self.status:
+            return False
+        if self.operation is not None and (
+            self.operation_of(entry.method, entry.path) != self.operation
+        ):
             return False
         return self.environment is None or entry.environment == self.environment
 
@@ -93,16 +134,25 @@ class RequestJournal:
             self._entries.append(Entry(number=self._count, **fields))
 
     def find(self, query: Query, limit: int) -> list[Entry]:
-        """Matching entries, newest first."""
+        """Matching entries, newest first; oldest first with ``query.after`` (what a
+        poller appends to what it has)."""
         with self._lock:
             entries = list(self._entries)
         found = []
-        for entry in reversed(entries):
+        for entry in entries if query.after is not None else reversed(entries):
             if query.matches(entry):
                 found.append(entry)
                 if len(found) == limit:
                     break
         return found
+
+    def get(self, number: int) -> Entry | None:
+        """The entry with that number, unless it has dropped out."""
+        with self._lock:
+            if not self._entries:
+                return None
+            at = number - self._entries[0].number
+            return self._entries[at] if 0 <= at < len(self._entries) else None
 
     @property
     def total(self) -> int:

@@ -119,6 +119,8 @@ class QueryValidator(ParameterValidator):  # type: ignore[misc]
         for param in self.parameters.get("query", []):
             value = request.query_params.get(param["name"])
             if value is None:
+                if param.get("required"):  # zod's words for a missing field
+                    issues.append(Issue("invalid_type", "Required", (param["name"],)))
                 continue
             schema = param.get("schema", {})
             for issue in self.validators.issues(schema, value):

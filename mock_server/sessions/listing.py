@@ -37,6 +37,10 @@ class SortedIds:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def as_list(self) -> list[str]:
+        """The ids themselves, ascending (not a copy: read it under the store's lock)."""
+        return self._ids
+
     def add(self, id_: str) -> None:
         if not self._ids or id_ > self._ids[-1]:
             self._ids.append(id_)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
+from .browse import Browsed, BrowseQuery, browse
 from .environment import EnvironmentState
 from .errors import (
     CallingRunNotFound,
@@ -297,13 +298,20 @@ class SessionStore:
         with self._lock:
             return list(self._environments)
 
+    def _chosen(self, env_id: str | None) -> dict[str, EnvironmentState]:
+        chosen = self._environments
+        return chosen if env_id is None else {env_id: chosen[env_id]} if env_id in chosen else {}
+
     def snapshot(self, env_id: str | None = None) -> dict[str, list[Session]]:
         """Sessions per environment, oldest first."""
         with self._lock:
-            chosen = self._environments
-            if env_id is not None:
-                chosen = {env_id: chosen[env_id]} if env_id in chosen else {}
             return {
                 eid: sorted(state.sessions.values(), key=lambda s: s.internal_id)
-                for eid, state in chosen.items()
+                for eid, state in self._chosen(env_id).items()
             }
+
+    def browse(self, env_id: str | None, query: BrowseQuery) -> dict[str, Browsed]:
+        """Per environment (every one, or ``env_id``'s), the page ``query`` asks for."""
+        with self._lock:
+            now = self.clock.now_ms()
+            return {eid: browse(env, query, now) for eid, env in self._chosen(env_id).items()}

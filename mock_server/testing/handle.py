@@ -87,6 +87,11 @@ class TriggerMock:
     def base_url(self) -> str:
         return self.server.base_url
 
+    @property
+    def ui_url(self) -> str:
+        """The dashboard: open it in a browser to watch the fake while a test runs."""
+        return self.base_url + "/_mock/ui"
+
     def _control(self, method: str, path: str, body: Any = None) -> Any:
         status, answer = self.server.call(method, path, body)
         if status >= 400:
@@ -141,6 +146,32 @@ class TriggerMock:
         ended = self._control("POST", path, {"environment": self.secret_key})
         return None if ended["endedRunId"] is None else str(ended["endedRunId"])
 
+    def close_session(self, session: str, reason: str | None = None) -> dict[str, Any]:
+        """Close the session as the API's close does (its ``.in`` gets the close record);
+        its row, with ``status``."""
+        body: dict[str, Any] = {"environment": self.secret_key}
+        if reason is not None:
+            body["reason"] = reason
+        path = f"/_mock/sessions/{quote(session, safe='')}/close"
+        return dict(self._control("POST", path, body))
+
+    def records(
+        self,
+        session: str,
+        io: str = "out",
+        channel: str | None = None,
+        after: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The records kept on a session's channel (after seq ``after``), oldest first:
+        ``seqNum``, ``timestamp``, ``headers``, ``body``, and ``data`` for an appended part."""
+        params: dict[str, Any] = {"environment": self.secret_key}
+        if channel is not None:
+            params["channel"] = channel
+        if after is not None:
+            params["after"] = after
+        path = f"/_mock/sessions/{quote(session, safe='')}/{io}/records?{urlencode(params)}"
+        return list(self._control("GET", path)["records"])
+
     def restricted_key(self, *scopes: str) -> str:
         """A new restricted key (``tr_dev_sk_…``) of this test's environment, acting only
         within ``scopes`` (``"read:sessions"``, ``"write:tasks:my-task"``, …)."""
@@ -149,9 +180,25 @@ class TriggerMock:
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """This test's journaled requests, newest first (filters as in
-        ``GET /_mock/requests``: ``method``, ``path`` glob, ``status``)."""
+        ``GET /_mock/requests``: ``method``, ``path`` glob, ``status``, ``operation``;
+        ``after=N``: only those numbered above N, oldest first)."""
         query = urlencode({"environment": self.secret_key, "limit": 1000, **filters})
         return list(self._control("GET", f"/_mock/requests?{query}")["requests"])
+
+    def request_detail(self, number: int) -> dict[str, Any]:
+        """One journaled request in full: ``url``, and ``request``/``response`` with
+        headers (credentials shortened) and bodies (the first 64 KiB)."""
+        return dict(self._control("GET", f"/_mock/requests/{number}"))
+
+    def curl(self, number: int) -> str:
+        """A shell command that sends the journaled request again, credentials included."""
+        return str(self._control("GET", f"/_mock/requests/{number}/curl")["curl"])
+
+    def har(self, **filters: Any) -> dict[str, Any]:
+        """This test's journaled requests as a HAR 1.2 document, oldest first (filters as
+        for :meth:`requests`)."""
+        query = urlencode({"environment": self.secret_key, "limit": 1000, **filters})
+        return dict(self._control("GET", f"/_mock/requests/har?{query}"))
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every session in this test's environment, oldest first."""

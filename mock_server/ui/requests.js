@@ -1,7 +1,7 @@
 // Requests: the journal, newest first, polled for entries after the last one seen. A row
 // opens to the request and the response; "copy as cURL" and "Export HAR" use the control
 // plane's own renderings, so what is copied is what the fake recorded.
-import { call, el, fetchRaw, query } from "./api.js";
+import { call, debounce, el, fetchRaw, query } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 let last = 0;
@@ -115,8 +115,18 @@ async function exportHar() {
 }
 
 export function startRequests() {
-  const refilter = () => poll(true).catch(() => {});
-  for (const id of ["r-operation", "r-status", "r-environment"]) $(id).addEventListener("change", refilter);
+  let shown = null;
+  const refilter = () => {
+    const wanted = JSON.stringify(filters());
+    if (wanted === shown) return; // a change event that changed nothing keeps open rows open
+    shown = wanted;
+    poll(true).catch(() => {});
+  };
+  const typed = debounce(refilter, 300);
+  for (const id of ["r-operation", "r-status", "r-environment"]) {
+    $(id).addEventListener("change", refilter);
+    $(id).addEventListener("input", typed);
+  }
   $("request-filters").addEventListener("submit", (event) => event.preventDefault());
   $("r-har").addEventListener("click", () => exportHar().catch(() => {}));
   refilter();

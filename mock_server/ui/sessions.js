@@ -38,6 +38,11 @@ async function loadEnvironments() {
   return found.environments.length;
 }
 
+// "2026-12-02T05:40:13.461Z" → "12-02 05:40:13" (the full instant is the cell's title).
+function shortTime(iso) {
+  return iso ? iso.slice(5, 19).replace("T", " ") : "—";
+}
+
 function row(session) {
   const open = () => showSession(session);
   return el(
@@ -53,8 +58,8 @@ function row(session) {
     el("td", {}, session.externalId ?? "—"),
     el("td", {}, session.type),
     el("td", { class: `status ${session.status}` }, session.status),
-    el("td", {}, session.createdAt),
-    el("td", {}, session.updatedAt),
+    el("td", { title: session.createdAt }, shortTime(session.createdAt)),
+    el("td", { title: session.updatedAt }, shortTime(session.updatedAt)),
   );
 }
 
@@ -96,10 +101,11 @@ async function showSession(session) {
   }
   const channels = el("div", { class: "tails" });
   panel.replaceChildren(
-    el("h2", {}, session.externalId ?? session.id),
-    fields,
-    writeForms(session, env),
+    el("h2", {}, session.externalId ?? session.id, " ", el("span", { class: `status ${session.status}` }, session.status)),
+    el("p", { class: "muted mono" }, `${session.id} · run ${session.currentRunId ?? "—"}`),
     channels,
+    writeForms(session, env),
+    el("details", {}, el("summary", {}, "All fields"), fields),
   );
   const ref = encodeURIComponent(session.id);
   const listed = await call("GET", `/_mock/sessions/${ref}/channels${query({ environment: env })}`);

@@ -53,8 +53,9 @@ def test_clock_and_scripted_out(trigger_mock):
     _, again = trigger_mock.api("POST", "/api/v1/sessions", session_body("chat-2"))
     assert again["isCached"] and again["runId"] not in (None, body["runId"])
     key = trigger_mock.restricted_key("read:sessions")
-    assert trigger_mock.server.call("GET", "/api/v1/sessions/chat-2", token=key)[0] == 200
-    assert trigger_mock.server.call("POST", "/api/v1/sessions", session_body("x"), token=key)[0] == 403
+    call = trigger_mock.server.call
+    assert call("GET", "/api/v1/sessions/chat-2", token=key)[0] == 200
+    assert call("POST", "/api/v1/sessions", session_body("x"), token=key)[0] == 403
     SEEN.append(trigger_mock.base_url)
 
 
