@@ -74,19 +74,21 @@ export function renderTail(sessionId, env, stream, signal) {
   const transcript = new Transcript(list, stream.io);
   const ref = encodeURIComponent(sessionId);
   let after;
+  let first = true;
 
   async function poll() {
     while (!signal.aborted) {
       try {
-        const params = { environment: env, channel: stream.channel, after, wait: after === undefined ? 0 : WAIT_SECONDS };
+        // The first read answers at once; later ones wait for the next record (after the
+        // last one seen, or the stream's first while it is empty).
+        const params = { environment: env, channel: stream.channel, after, wait: first ? 0 : WAIT_SECONDS };
+        first = false;
         const found = await call("GET", `/_mock/sessions/${ref}/${stream.io}/records${query(params)}`, undefined, { signal });
         for (const record of found.records) {
           transcript.add(record);
           after = record.seqNum;
         }
         status.textContent = `live · next #${found.tail}`;
-        // Nothing to wait after yet: an empty stream is polled instead of long-polled.
-        if (after === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
       } catch (error) {
         if (signal.aborted) return;
         status.textContent = `retrying: ${error.message}`;
