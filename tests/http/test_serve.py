@@ -35,7 +35,7 @@ def test_startup_line_names_the_url_operations_and_fidelity() -> None:
     output = process.output()
     assert f"serving {process.base_url}" in output
     assert (
-        "17 operations bound (create_session_v1, list_sessions_v1, retrieve_session_v1, " in output
+        "23 operations bound (create_session_v1, list_sessions_v1, retrieve_session_v1, " in output
     )
     assert "fidelity deployed" in output and "seed 3" in output
     assert '"GET /_mock/health" 200' in output
