@@ -154,7 +154,3 @@ class Environments:
     def known(self) -> list[Environment]:
         """Every environment, once each."""
         return list(self._by_id.values())
-
-    def restricted(self) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Restricted key → (its environment's root key, its scopes)."""
-        return {key: (self._by_key[key].secret_key, s) for key, s in self._scopes.items()}
