@@ -8,6 +8,8 @@ YAML or JSON::
           tr_dev_sk_0123456789abcdefghijklmn: [read:sessions, write:sessions]
         sessions:
           - type: chat.agent          # a create body, checked against openapi.yaml
+            id: session_cm0…          # optional: the session's id (unique per environment)
+            currentRunId: run_…       # optional: its current run's id
             externalId: chat-1
             taskIdentifier: my-chat
             triggerConfig: {basePayload: {chatId: chat-1}}
@@ -23,6 +25,7 @@ it is good. A full ``/_mock/reset`` goes back to the seeded state.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,14 +37,16 @@ from ..auth.environments import SECRET_KEY_PATTERN, Environments, restricted_sco
 from ..channels.realtime import Realtime
 from ..channels.streams import StreamKey
 from ..core.errors import ApiError, Issue, join_path
+from ..core.ids import SESSION_PREFIX, is_cuid
 from ..core.jsoncodec import exact_orjson
 from ..http.connexion_internals import resolve_refs
 from ..http.schema_issues import SchemaValidators
 from ..sessions.requests import NewSession
 from .records import record_items
 
-_EXTRA_KEYS = ("close", "channels")
+_EXTRA_KEYS = ("close", "channels", "id", "currentRunId")
 _IOS = ("in", "out")
+_RUN_ID = re.compile(r"^run_[A-Za-z0-9]{1,64}$")
 
 
 class SeedFileError(ValueError):
@@ -80,8 +85,10 @@ class Seed:
             if not isinstance(sessions, list):
                 problems.append(f"{where}: needs a `sessions` list")
                 continue
+            taken: set[str] = set()
             for n, entry in enumerate(sessions):
                 problems += _check(entry, f"{where}.sessions[{n}]", schema, validators)
+                problems += _check_ids(entry, f"{where}.sessions[{n}]", taken)
         if problems:
             raise SeedFileError(f"seed file {path}:\n  " + "\n  ".join(problems))
         restricted = {
@@ -109,8 +116,14 @@ class Seed:
                 body = {k: v for k, v in entry.items() if k not in _EXTRA_KEYS}
                 try:  # not announced: the agent must not answer what the seed already holds
                     new = NewSession.from_body(body)
-                    session = realtime.sessions.create(env.id, new, announce=False).session
-                except ApiError as exc:
+                    session = realtime.sessions.create(
+                        env.id,
+                        new,
+                        announce=False,
+                        session_id=entry.get("id"),
+                        run_id=entry.get("currentRunId"),
+                    ).session
+                except (ApiError, ValueError) as exc:
                     where = f"environments.{key}.sessions[{n}]"
                     raise SeedFileError(f"seed file: {where}: {exc}") from exc
                 canonical = session.addressing_key
@@ -136,6 +149,30 @@ def _check_restricted(env: Any, where: str) -> list[str]:
             restricted_scopes(str(key), scopes if isinstance(scopes, list) else [None])
         except ValueError as exc:
             problems.append(f"{where}.restrictedKeys: {exc}")
+    return problems
+
+
+def _check_ids(entry: Any, where: str, taken: set[str]) -> list[str]:
+    """A given ``id`` is ``session_`` and a cuid, once per environment; a given
+    ``currentRunId`` is ``run_`` and letters or digits."""
+    if not isinstance(entry, dict):
+        return []
+    problems = []
+    session_id = entry.get("id")
+    if "id" in entry:
+        if not (
+            isinstance(session_id, str)
+            and session_id.startswith(SESSION_PREFIX)
+            and is_cuid(session_id.removeprefix(SESSION_PREFIX))
+        ):
+            problems.append(f"{where}.id: expected session_ and a 25-character cuid (c…)")
+        elif session_id in taken:
+            problems.append(f"{where}.id: {session_id} is already a session of this environment")
+        else:
+            taken.add(session_id)
+    run_id = entry.get("currentRunId")
+    if "currentRunId" in entry and not (isinstance(run_id, str) and _RUN_ID.match(run_id)):
+        problems.append(f"{where}.currentRunId: expected run_ and letters or digits")
     return problems
 
 

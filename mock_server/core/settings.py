@@ -43,3 +43,27 @@ class Settings:
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    """``trigger-mock proxy``: where it listens, where it forwards, how it judges."""
+
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    expect: str = "either"
+    """``either`` reading of a fidelity row, or only ``documented`` / ``deployed``."""
+    strict: bool = False
+    """Refuse a request that breaks the contract (``422``) instead of forwarding it."""
+    report: str | None = None
+    """Write each violation to this file, one JSON object per line."""
+    record: str | None = None
+    """Keep a cassette and a seed file of what passed in this directory."""
+    admin_token: str | None = None
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -56,6 +56,8 @@ class Entry(NamedTuple):
     http_version: str = "1.1"
     server: tuple[str, int | None] | None = None
     """Where the request was received, for a URL when it had no ``Host``."""
+    violations: int | None = None
+    """The proxy's entries: how many contract violations the exchange showed."""
 
     @property
     def authorization(self) -> str | None:
@@ -83,7 +85,7 @@ class Entry(NamedTuple):
             "responseBytes": self.response_bytes,
             "fault": self.fault,
             "operation": operation,
-        }
+        } | ({} if self.violations is None else {"violations": self.violations})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +130,12 @@ class RequestJournal:
         self._entries: deque[Entry] = deque(maxlen=capacity)
         self._count = 0
 
-    def record(self, **fields: Any) -> None:
+    def record(self, **fields: Any) -> int:
+        """Journal an exchange; its number."""
         with self._lock:
             self._count += 1
             self._entries.append(Entry(number=self._count, **fields))
+            return self._count
 
     def find(self, query: Query, limit: int) -> list[Entry]:
         """Matching entries, newest first; oldest first with ``query.after`` (what a

@@ -27,6 +27,8 @@ class _Route:
     pattern: re.Pattern[str]
     literals: int
     operation_id: str
+    names: tuple[str, ...] = ()
+    """The template's parameters, in the order the pattern captures them."""
 
 
 class OperationRoutes:
@@ -39,7 +41,7 @@ class OperationRoutes:
             for template, item in spec.get("paths", {}).items():
                 full = base.rstrip("/") + template
                 regex = "".join(
-                    "[^/]+" if _PARAMETER.fullmatch(part) else re.escape(part)
+                    "([^/]+)" if _PARAMETER.fullmatch(part) else re.escape(part)
                     for part in re.split(r"(\{[^/{}]+\})", full)
                     if part
                 )
@@ -52,6 +54,7 @@ class OperationRoutes:
                                 re.compile(regex),
                                 literals,
                                 operation["operationId"],
+                                tuple(_PARAMETER.findall(full)),
                             )
                         )
         routes.sort(key=lambda route: -route.literals)
@@ -74,4 +77,12 @@ class OperationRoutes:
         for route in self._routes:
             if route.method == method and route.pattern.fullmatch(raw_path):
                 return route.operation_id
+        return None
+
+    def match(self, method: str, raw_path: str) -> tuple[str, dict[str, str]] | None:
+        """The ``operationId`` and the raw (still percent-encoded) path parameters."""
+        for route in self._routes:
+            if route.method == method and (found := route.pattern.fullmatch(raw_path)):
+                names = (name.strip("{}") for name in route.names)
+                return route.operation_id, dict(zip(names, found.groups(), strict=True))
         return None

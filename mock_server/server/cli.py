@@ -22,6 +22,8 @@ from ..core.fidelity import Fidelity
 from ..core.settings import Settings
 from .contract_command import add_arguments as add_contract_arguments
 from .contract_command import run as run_contract
+from .proxy_command import add_arguments as add_proxy_arguments
+from .proxy_command import run as run_proxy
 
 ENV_PREFIX = "TRIGGER_MOCK_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -142,6 +144,14 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         description="Run the contract suite against --base-url, or against a fake it starts.",
     )
     add_contract_arguments(contract, environ)
+    proxy = commands.add_parser(
+        "proxy",
+        help="forward to an upstream, checking every exchange against the contract",
+        description="A validating proxy: forwards every request to --upstream unchanged, "
+        "returns its answers unchanged, and lists what breaks the contract at "
+        "/_mock/violations. Every option can also be set with TRIGGER_MOCK_<OPTION>.",
+    )
+    add_proxy_arguments(proxy, environ)
     serve.add_argument(
         "--validate-responses",
         action=argparse.BooleanOptionalAction,
@@ -314,4 +324,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = parser.parse_args(argv)
     if args.command == "contract":
         return run_contract(args)
+    if args.command == "proxy":
+        return run_proxy(parser, args)
     return serve(settings_from(parser, args, environ))

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ..core.clock import Clock
-from ..core.ids import IdSource
+from ..core.ids import SESSION_PREFIX, IdSource, is_cuid
 from .browse import Browsed, BrowseQuery, browse
 from .environment import EnvironmentState
 from .errors import (
@@ -30,26 +29,9 @@ from .errors import (
 from .events import SessionEvents
 from .listing import ListQuery, Page, paginate
 from .model import Session
+from .outcomes import Closed, Created, RunSwap
 from .requests import UNSET, NewSession, SessionChanges
 from .snapshots import Snapshot
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    session: Session
-    is_cached: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    session: Session
-    newly: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RunSwap:
-    session: Session
-    swapped: bool
 
 
 class SessionStore:
@@ -89,9 +71,20 @@ class SessionStore:
 
     # --- operations ---------------------------------------------------------------------
 
-    def create(self, env_id: str, new: NewSession, *, announce: bool = True) -> Created:
+    def create(
+        self,
+        env_id: str,
+        new: NewSession,
+        *,
+        announce: bool = True,
+        session_id: str | None = None,
+        run_id: str | None = None,
+    ) -> Created:
         """Create, or return the open session with the same externalId. ``announce``
-        ``False`` keeps a new session from the ``created`` listeners (a seed file's)."""
+        ``False`` keeps a new session from the ``created`` listeners (a seed file's).
+        ``session_id`` and ``run_id`` give a new session those ids instead of fresh ones (a
+        seed file keeping a recording's ids); a ``session_id`` the environment already
+        holds is a ``ValueError``."""
         external_id = new.external_id
         with self._lock:
             env = self._env(env_id)
@@ -108,12 +101,12 @@ class SessionStore:
             if new.expires_at is not None and new.expires_at < now:
                 raise SessionExpired()
             session = Session(
-                internal_id=self.ids.cuid(),
+                internal_id=self._new_id(env, session_id),
                 external_id=external_id,
                 type=self._shared(new.type),
                 task_identifier=self._shared(new.task_identifier),
                 trigger_config=new.trigger_config,
-                current_run_id=self.ids.run_id(),
+                current_run_id=run_id or self.ids.run_id(),
                 tags=[self._shared(t) for t in new.tags],
                 metadata=new.metadata,
                 expires_at=new.expires_at,
@@ -125,6 +118,15 @@ class SessionStore:
         if announce:
             self.events.tell(self.events.created, env_id, session)
         return Created(session, is_cached=False)
+
+    def _new_id(self, env: EnvironmentState, session_id: str | None) -> str:
+        if session_id is None:
+            return self.ids.cuid()
+        internal = session_id.removeprefix(SESSION_PREFIX)
+        if not is_cuid(internal) or internal in env.sessions:
+            raise ValueError(f"{session_id}: not a session id, or one already taken")
+        self.ids.resume_after(internal)  # ids minted later still sort after it
+        return internal
 
     @staticmethod
     def _refuse_reuse(existing: Session, now: int) -> None:

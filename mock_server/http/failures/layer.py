@@ -29,7 +29,7 @@ from .answers import (
     with_headers,
 )
 from .connection import drop
-from .marks import CUT_AFTER_RECORDS, FAULT_ID
+from .marks import CUT_AFTER_RECORDS, FAULT_HEADER, FAULT_ID
 from .rules import Action, FaultBook, FaultRule, RequestFacts
 
 
@@ -66,6 +66,8 @@ class Failures:
             rule = self.book.pick(facts)
         if rule is not None:
             scope[FAULT_ID] = rule.id
+            if _changes_answer(rule.action):
+                send = with_headers(send, [(FAULT_HEADER, rule.id.encode())])
             if await self._before(rule, scope, receive, send, authorization):
                 return
         verdict = self.limiter.check(method, path, authorization)
@@ -118,6 +120,16 @@ class Failures:
             chunks, total_ms = action.dribble
             send = _dribbling(send, chunks, total_ms / 1000)
         await self.app(scope, receive, send)
+
+
+def _changes_answer(action: Action) -> bool:
+    """Whether the answer is the rule's rather than the API's (a delay or a slow send
+    leaves the API's answer as it is; a drop sends none)."""
+    return (
+        action.status is not None
+        or action.rate_limit_reset_s is not None
+        or action.cut_after_records is not None
+    )
 
 
 async def _answer(action: Action, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,6 +8,10 @@ from typing import Final
 from starlette.types import Scope
 
 FAULT_ID: Final = "trigger_mock.fault"
+FAULT_HEADER: Final = b"x-trigger-mock-fault"
+"""On an answer a fault rule made or changed (its status, an injected ``429``, a cut
+stream): the rule's id, so a client (or ``trigger-mock proxy``) can tell it from the
+API's own."""
 CUT_AFTER_RECORDS: Final = "trigger_mock.cut_after_records"
 
 
