@@ -52,16 +52,21 @@ class ExchangeChecker:
         op = self.spec.operation(exchange)
         exchange.operation = None if op is None else op.id
 
+    @staticmethod
+    def concerns(exchange: Exchange) -> bool:
+        """Whether the exchange is the API's (not a control plane's, not another path)."""
+        return exchange.path.startswith(API_PREFIXES)
+
     def request_findings(self, exchange: Exchange) -> list[Finding]:
         """What is wrong with the request alone (for ``--strict``, before forwarding)."""
         op = self.spec.operation(exchange)
-        if op is None or exchange.path.startswith("/_mock/"):
+        if op is None or not self.concerns(exchange):
             return []
         return list(self.spec.request(exchange, op))
 
     def check(self, exchange: Exchange) -> Verdict:
         verdict = Verdict()
-        if exchange.path.startswith("/_mock/") or not exchange.path.startswith(API_PREFIXES):
+        if not self.concerns(exchange):
             verdict.left_alone = "control-plane"
             return verdict
         if exchange.status == 0:

@@ -178,11 +178,13 @@ class Forwarder:
                 async for chunk in response.aiter_raw():
                     exchange.response_body.add(chunk)
                 verdict = self.checker.check(exchange)
-                await _start(send, exchange.status, raw_headers, len(verdict.violations))
+                count = len(verdict.violations) if self.checker.concerns(exchange) else None
+                await _start(send, exchange.status, raw_headers, count)
                 await send({"type": "http.response.body", "body": exchange.response_body.bytes()})
                 return verdict
             early = self.checker.check(exchange)  # the head alone, body not yet seen
-            await _start(send, exchange.status, raw_headers, len(early.violations))
+            count = len(early.violations) if self.checker.concerns(exchange) else None
+            await _start(send, exchange.status, raw_headers, count)
             # A request still streaming owns ``receive``; only a read one leaves it free to
             # watch for the client leaving.
             watch = receive if buffered else None
@@ -276,14 +278,13 @@ async def _stream_request(receive: Receive, body: Body) -> AsyncIterator[bytes]:
             return
 
 
-async def _start(send: Send, status: int, headers: list[tuple[bytes, bytes]], count: int) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (VIOLATIONS_HEADER, str(count).encode())],
-        }
-    )
+async def _start(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], count: int | None
+) -> None:
+    """The answer's head, with the violation count for an exchange the proxy checks."""
+    if count is not None:
+        headers = [*headers, (VIOLATIONS_HEADER, str(count).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
 
 
 async def _bad_gateway(send: Send, upstream: str, why: str) -> None:

@@ -4,6 +4,7 @@ handle on it (:class:`TriggerMock`). The pytest fixtures in
 too. Standard library only."""
 
 from .handle import TriggerMock
+from .proxy import MockProxy
 from .served import MockServer, ServedProcess, free_port, new_secret_key
 
-__all__ = ["MockServer", "ServedProcess", "TriggerMock", "free_port", "new_secret_key"]
+__all__ = ["MockProxy", "MockServer", "ServedProcess", "TriggerMock", "free_port", "new_secret_key"]
