@@ -78,3 +78,45 @@ def test_a_failing_fake_start_is_reported(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*trigger-mock serve exited early*"])
+
+
+PROXY_TESTS = """
+import httpx
+import pytest
+
+
+def create(base_url, key, body):
+    with httpx.Client(base_url=base_url) as client:
+        return client.post("/api/v1/sessions", json=body,
+                           headers={"Authorization": "Bearer " + key})
+
+
+def test_the_proxy_in_front_of_the_fake_sees_no_violation(trigger_mock, trigger_mock_proxy):
+    proxy = trigger_mock_proxy()
+    answer = create(proxy.base_url, trigger_mock.secret_key,
+                    {"type": "chat", "externalId": "e", "taskIdentifier": "t",
+                     "triggerConfig": {"basePayload": {}}})
+    assert answer.status_code == 201
+    assert answer.headers["x-trigger-mock-violations"] == "0"
+    proxy.assert_no_violations()
+    assert proxy.summary()["exchanges"] == 1
+    # The session is on the fake behind it.
+    assert [s["externalId"] for s in trigger_mock.sessions()] == ["e"]
+
+
+def test_a_drifting_upstream_is_reported(trigger_mock, trigger_mock_proxy):
+    proxy = trigger_mock_proxy(None, "--expect", "deployed")
+    assert proxy.violations() == []  # each test starts with none
+    with httpx.Client(base_url=proxy.base_url) as client:
+        client.get("/api/v1/sessions/nope",
+                   headers={"Authorization": "Bearer " + trigger_mock.secret_key})
+    assert {v["rule"] for v in proxy.violations()} == {"fidelity"}
+    with pytest.raises(AssertionError, match="contract violation"):
+        proxy.assert_no_violations()
+"""
+
+
+def test_the_proxy_fixture_works_in_a_users_project(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=PROXY_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)
