@@ -24,6 +24,8 @@ from .contract_command import add_arguments as add_contract_arguments
 from .contract_command import run as run_contract
 from .proxy_command import add_arguments as add_proxy_arguments
 from .proxy_command import run as run_proxy
+from .replay_command import add_arguments as add_replay_arguments
+from .replay_command import run as run_replay
 
 ENV_PREFIX = "TRIGGER_MOCK_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -152,6 +154,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "/_mock/violations. Every option can also be set with TRIGGER_MOCK_<OPTION>.",
     )
     add_proxy_arguments(proxy, environ)
+    replay = commands.add_parser(
+        "replay",
+        help="send a recording's requests to a target (a fake by default) and report "
+        "where its answers differ",
+    )
+    add_replay_arguments(replay, environ)
     serve.add_argument(
         "--validate-responses",
         action=argparse.BooleanOptionalAction,
@@ -326,4 +334,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return run_contract(args)
     if args.command == "proxy":
         return run_proxy(parser, args)
+    if args.command == "replay":
+        return run_replay(args)
     return serve(settings_from(parser, args, environ))

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,7 +54,7 @@ def key(proxy: MockProxy, fake: MockServer) -> str:
     return new_secret_key()
 
 
-def journaled(fake: MockServer, number: int = 1) -> dict[str, object]:
+def journaled(fake: MockServer, number: int = 1) -> dict[str, Any]:
     """The fake's own record of its newest-but-``number - 1`` exchange, in full."""
     _, listing = fake.call("GET", f"/_mock/requests?limit={number}")
     _, entry = fake.call("GET", f"/_mock/requests/{listing['requests'][-1]['number']}")
@@ -73,7 +74,7 @@ def test_answers_come_back_as_the_upstream_sent_them(
     # The path went on percent-encoded as sent, the query as it was.
     assert upstream["path"] == "/api/v1/sessions/a%2Fb"
     assert upstream["query"] == "x=1+2"
-    answer = upstream["response"]  # type: ignore[index]
+    answer = upstream["response"]
     assert retrieved.content.decode() == answer["body"]
     sent = [(k.lower(), v) for k, v in answer["headers"] if k.lower() not in HOP_BY_HOP]
     got = [
