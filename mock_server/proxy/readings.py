@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from ..auth.ratelimit import behind_the_limiter
+from ..auth.tokens import bearer_credential, public_token_claims
+from ..core.times import js_date_ms
 from .exchange import NOT_JSON, Exchange
 from .violations import Reading
 
@@ -23,6 +26,12 @@ SCOPE_ERROR: Final = {
     "param": "access_token",
     "type": "authorization",
 }
+FALSY_JSON_OPERATIONS: Final = frozenset(
+    {"create_session_v1", "update_session_v1", "close_session_v1",
+     "end_and_continue_session_v1", "create_session_stream_waitpoint_v1"}
+)  # fmt: skip
+"""The JSON bodies with a byte limit of their own, which the row concerns (a channel
+record is any text; a token request has its own wording)."""
 WHOLE_ANSWER: Final = frozenset(
     {"response.status", "response.schema", "response.content-type", "response.json",
      "response.headers", "error-envelope", "cors"}
@@ -69,12 +78,17 @@ def _content_type(exchange: Exchange) -> Reading | None:
         return None
     if exchange.operation is None or exchange.operation.startswith(("append_", "s2_")):
         return None  # channels take any record
+    if exchange.status in (401, 403):
+        return None  # the credential was refused before the body was looked at
     return "documented" if exchange.status == 415 else "deployed"
 
 
 def _scope(exchange: Exchange) -> Reading | None:
     if exchange.response_json() != SCOPE_ERROR:
         return None
+    credential = bearer_credential(exchange.request_header("authorization"))
+    if credential is None or public_token_claims(credential) is None:
+        return None  # a restricted secret key is refused with 403 in both modes
     return {401: "documented", 403: "deployed"}.get(exchange.status)  # type: ignore[return-value]
 
 
@@ -89,6 +103,8 @@ def _empty_close(exchange: Exchange) -> Reading | None:
 def _not_found(exchange: Exchange) -> Reading | None:
     if exchange.status != 404 or exchange.method != "GET":
         return None
+    if exchange.operation not in ("retrieve_session_v1", "get_session_snapshot_url_v1"):
+        return None  # a channel read answers an unknown stream this way in both modes
     error = _error(exchange)
     if error == "Session not found":
         return "documented"
@@ -115,10 +131,10 @@ def _loader_405(exchange: Exchange) -> Reading | None:
 
 
 def _no_authorization(exchange: Exchange) -> Reading | None:
-    if exchange.status != 401 or exchange.request_header("authorization") is not None:
-        return None
-    if exchange.operation == "generate_jwt_claims_v1":
-        return None  # its own row
+    if exchange.status != 401 or exchange.request_header("authorization"):
+        return None  # an empty header is no header to the middleware
+    if not behind_the_limiter(exchange.path):
+        return None  # the middleware that answers it skips this path (claims: its own row)
     body = exchange.response_json()
     if not isinstance(body, dict):
         return None
@@ -130,10 +146,15 @@ def _no_authorization(exchange: Exchange) -> Reading | None:
 def _claims(exchange: Exchange) -> Reading | None:
     if exchange.operation != "generate_jwt_claims_v1" or exchange.status != 401:
         return None
-    bare = exchange.response_header("access-control-allow-origin") is None
-    if _error(exchange) == "Invalid or Missing API key" and bare:
-        return "deployed"
-    return "documented"
+    refused_alike = _error(exchange) == "Invalid or Missing API key"
+    if exchange.request_header("origin") is not None:
+        bare = exchange.response_header("access-control-allow-origin") is None
+        return "deployed" if refused_alike and bare else "documented"
+    if not refused_alike:
+        return "documented"
+    if bearer_credential(exchange.request_header("authorization")) is None:
+        return None  # the docs refuse a missing key in these words too; only CORS differs
+    return "deployed"
 
 
 def _flush_interval(exchange: Exchange) -> Reading | None:
@@ -142,6 +163,8 @@ def _flush_interval(exchange: Exchange) -> Reading | None:
 
 
 def _falsy_json(exchange: Exchange) -> Reading | None:
+    if exchange.operation not in FALSY_JSON_OPERATIONS:
+        return None
     if exchange.request_body.bytes().strip() not in (b"null", b"false", b"0", b'""'):
         return None
     if exchange.status == 400 and _error(exchange) == "Invalid JSON":
@@ -158,7 +181,11 @@ def _expires_at(exchange: Exchange) -> Reading | None:
         return None
     if exchange.status in (200, 201, 409):
         return "deployed"
-    return "documented" if exchange.status in (400, 422) else None
+    if exchange.status not in (400, 422) or js_date_ms(value) is None:
+        return None  # an unreadable date is refused either way
+    # A refusal that names expiresAt is the docs'; the deployed server refuses such a body
+    # only for another field.
+    return "documented" if '"expiresAt"' in (_error(exchange) or "") else None
 
 
 READINGS: Final[tuple[RowReading, ...]] = (

@@ -77,13 +77,22 @@ def cors(exchange: Exchange) -> Iterator[Finding]:
             )
 
 
+def _user_data(key: str, holder: dict[str, Any]) -> bool:
+    """Whether ``holder[key]`` is the caller's own JSON (a session's ``metadata``, its
+    ``triggerConfig.basePayload``, a channel record's ``data``), whose keys the API's rules
+    about dates and ids do not reach."""
+    return key in ("metadata", "basePayload") or (key == "data" and "seqNum" in holder)
+
+
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any, dict[str, Any]]]:
-    """Every ``(path, key, value, holder)`` of the objects inside ``value``."""
+    """Every ``(path, key, value, holder)`` of the objects inside ``value``, the caller's
+    own data aside."""
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             yield where, key, item, value
-            yield from _walk(item, where)
+            if not _user_data(key, value):
+                yield from _walk(item, where)
     elif isinstance(value, list):
         for n, item in enumerate(value):
             yield from _walk(item, f"{path}[{n}]")
@@ -155,6 +164,8 @@ def sse_framing(exchange: Exchange) -> Iterator[Finding]:
                 continue
             name, _, value = line.partition(":")
             fields.setdefault(name, []).append(value.removeprefix(" "))
+        if not fields:
+            continue  # only comments (a keep-alive): no event
         data = "\n".join(fields.get("data", []))
         event = fields["event"][0] if "event" in fields else None
         problem = _v2_problem(event, data, fields["id"][0] if "id" in fields else None)

@@ -64,16 +64,21 @@ class SpecCheck:
         resolved = resolve_refs(spec)
         self.routes = OperationRoutes([("", resolved)])
         self._operations: dict[str, Operation] = {}
+        self._params: dict[str, list[dict[str, Any]]] = {}
+        """Each operation's path parameters: its own, and those its path item declares for
+        every operation on the path (most paths declare them there)."""
         for item in resolved.get("paths", {}).values():
+            shared = [p for p in item.get("parameters", []) if p.get("in") == "path"]
             for method, op in item.items():
                 if isinstance(op, dict) and "operationId" in op:
                     self._operations[op["operationId"]] = Operation(
                         op["operationId"], method.upper(), op
                     )
-        self._params = {
-            op_id: [p for p in op.spec.get("parameters", []) if p.get("in") == "path"]
-            for op_id, op in self._operations.items()
-        }
+                    own = [p for p in op.get("parameters", []) if p.get("in") == "path"]
+                    named = {p["name"] for p in own}
+                    self._params[op["operationId"]] = own + [
+                        p for p in shared if p["name"] not in named
+                    ]
         self.validators = SchemaValidators()
 
     def operation(self, exchange: Exchange) -> Operation | None:
@@ -119,7 +124,9 @@ class SpecCheck:
         content = body_spec.get("content", {})
         media = exchange.request_media_type
         if schema is None or media not in JSON_TYPES:
-            if not any(fnmatch.fnmatch(media or "-", pattern) for pattern in content):
+            # A body without a Content-Type is octet-stream (RFC 9110 8.3): ``*/*`` takes it.
+            sent_as = media or "application/octet-stream"
+            if not any(fnmatch.fnmatch(sent_as, pattern) for pattern in content):
                 yield Finding(
                     "request",
                     "request.content-type",
