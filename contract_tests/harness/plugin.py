@@ -9,7 +9,9 @@ for its fixtures. Options (each with the SDK's environment variable as default):
 * ``--contract-secret-key`` (``$TRIGGER_SECRET_KEY``): the key for a URL target;
 * ``--contract-allow-writes``: let the suite create sessions on a real target (they
   trigger runs);
-* ``--contract-task-identifier`` (``$TRIGGER_CONTRACT_TASK``): the task those sessions run.
+* ``--contract-task-identifier`` (``$TRIGGER_CONTRACT_TASK``): the task those sessions run;
+* ``--contract-through-proxy``: reach each served or URL target through ``trigger-mock
+  proxy``, report what it found after the rules, and fail the run on any violation.
 
 Load it with ``-p contract_tests.plugin`` (``trigger-mock contract`` does).
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,11 +33,14 @@ import pytest
 from mock_server.app import create_app
 from mock_server.core.fidelity import Fidelity
 from mock_server.core.settings import Settings
-from mock_server.testing import MockServer
 
-from .client import ContractApi, Naming, SpecChecker, TargetInfo, checked_client, new_key
+from . import proxied
+from .client import ContractApi, Naming, SpecChecker, checked_client, new_key
+from .proxied import PROXIES, Proxies
 from .report import Report
-from .targets import TargetSpec, served_fake
+from .targets import LiveTarget, Targets, TargetSpec
+
+__all__ = ["REPORT", "RUN", "LiveTarget", "Targets"]
 
 REPORT = pytest.StashKey[Report]()
 RUN = pytest.StashKey[str]()
@@ -80,6 +84,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=50,
         help="schemathesis examples per operation (the stateful phase runs half as many)",
     )
+    group.addoption(
+        "--contract-through-proxy",
+        action="store_true",
+        default=False,
+        help="put trigger-mock proxy in front of each target; any violation it sees fails the run",
+    )
     parser.addini("contract_targets", "default contract targets, space-separated", default="")
 
 
@@ -97,6 +107,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "writes: creates sessions (real runs on a real target)")
     config.stash[REPORT] = Report()
     config.stash[RUN] = uuid.uuid4().hex[:8]
+    if config.getoption("--contract-through-proxy"):
+        if any(spec.kind == "inprocess" for spec in target_specs(config)):
+            raise pytest.UsageError(
+                "--contract-through-proxy: an in-process target has no address to put a "
+                "proxy in front of (use serve:documented, serve:deployed or a URL)"
+            )
+        config.stash[PROXIES] = Proxies()
 
 
 def target_specs(config: pytest.Config) -> list[TargetSpec]:
@@ -114,64 +131,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "contract_target", specs, ids=[s.id for s in specs], indirect=True, scope="session"
         )
-
-
-@dataclass
-class LiveTarget:
-    spec: TargetSpec
-    base_url: str
-    info: TargetInfo
-    key: str | None  # None: make a fresh key (own environment) for each test
-
-
-class Targets:
-    """Starts what needs starting, once per run, and stops it at the end."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.live: dict[TargetSpec, LiveTarget] = {}
-        self.served: list[MockServer] = []
-
-    def get(self, spec: TargetSpec) -> LiveTarget:
-        if spec not in self.live:
-            self.live[spec] = self._start(spec)
-        return self.live[spec]
-
-    def _start(self, spec: TargetSpec) -> LiveTarget:
-        if spec.kind == "inprocess":
-            info = TargetInfo(spec.id, is_mock=True, fidelity=spec.value, writes=True)
-            return LiveTarget(spec, "http://127.0.0.1:8080", info, key=None)
-        if spec.kind == "serve":
-            fake = served_fake(spec.value)
-            self.served.append(fake)
-            fake.start()
-            info = TargetInfo(spec.id, is_mock=True, fidelity=spec.value, writes=True)
-            return LiveTarget(spec, fake.base_url, info, key=None)
-        health = _probe_health(spec.value)
-        writes = health is not None or bool(self.config.getoption("--contract-allow-writes"))
-        fidelity = None if health is None else str(health.get("fidelity"))
-        info = TargetInfo(spec.id, is_mock=health is not None, fidelity=fidelity, writes=writes)
-        key = self.config.getoption("--contract-secret-key")
-        return LiveTarget(spec, spec.value, info, key=key if health is None else None)
-
-    def stop(self) -> None:
-        for fake in self.served:
-            fake.stop()
-
-
-def _probe_health(base_url: str) -> dict[str, Any] | None:
-    """The fake's health document, or None when the target is not trigger-mock. A target
-    that cannot be reached at all ends the run."""
-    try:
-        response = httpx.get(f"{base_url}/_mock/health", timeout=10)
-    except httpx.TransportError as exc:
-        pytest.exit(f"cannot reach the contract target {base_url}: {exc}", returncode=2)
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    ok = response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
-    return body if ok else None
 
 
 @pytest.fixture(scope="session")
@@ -285,10 +244,24 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """Once the targets have stopped (their proxies read back), fail a passing run if a
+    proxy found any violation."""
+    yield
+    proxies = session.config.stash.get(PROXIES, None)
+    if proxies is not None and not proxies.clean and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     report = config.stash.get(REPORT, None)
-    if report is None or not report.targets:
-        return
-    terminalreporter.section("trigger-mock contract: rules per target")
-    for line in report.lines(every_rule=len(report.targets) == 1):
-        terminalreporter.write_line(line)
+    if report is not None and report.targets:
+        terminalreporter.section("trigger-mock contract: rules per target")
+        for line in report.lines(every_rule=len(report.targets) == 1):
+            terminalreporter.write_line(line)
+    proxies = config.stash.get(PROXIES, None)
+    if proxies is not None and proxies.findings:
+        terminalreporter.section("trigger-mock contract: what the proxy saw")
+        for line in proxied.lines(proxies):
+            terminalreporter.write_line(line)

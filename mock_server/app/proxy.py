@@ -26,7 +26,7 @@ from ..http.journal import RequestJournal
 from ..http.responses import error_handler
 from ..http.routes import OperationRoutes
 from ..http.security import admin_security_handler
-from ..proxy.checker import ExchangeChecker, Expect
+from ..proxy.checker import FAULT_HEADER, ExchangeChecker, Expect
 from ..proxy.exchange import Exchange
 from ..proxy.forward import Finished, Forwarder
 from ..proxy.violations import ViolationLog
@@ -125,6 +125,7 @@ class ProxyApp:
             request_body=_capped(exchange.request_body.chunks),
             response_headers=_raw(exchange.response_headers),
             response_body=_capped(exchange.response_body.chunks),
+            fault=exchange.response_header(FAULT_HEADER),  # the fake's rule, as its journal has it
             violations=count,
         )
         access_logger.info(

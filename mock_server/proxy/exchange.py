@@ -13,7 +13,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
+from ..core.errors import InvalidJson, ValidationFailed
+from ..core.jsoncodec import parse_json
 
 BODY_KEEP: Final = 4 * 1024 * 1024
 """How much of each body an exchange keeps for the checks and the recording."""
@@ -123,9 +124,11 @@ class Exchange:
 
 
 def _json(raw: bytes) -> Any:
+    """``raw`` read as the fake reads a body (integers past 64 bits stay exact integers,
+    where orjson alone would make floats of them)."""
     if not raw:
         return NOT_JSON
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return parse_json(raw)
+    except (InvalidJson, ValidationFailed):
         return NOT_JSON

@@ -3,11 +3,15 @@
     trigger-mock contract [--base-url URL] [--secret-key KEY] [--allow-writes]
                           [--dedicated-environment] [--task-identifier ID]
                           [--junit-xml PATH] [--fidelity MODE]
-                          [--examples N] [--seed N] [-- extra pytest args]
+                          [--examples N] [--seed N] [--through-proxy]
+                          [-- extra pytest args]
 
 ``--base-url`` defaults to ``$TRIGGER_API_URL`` and ``--secret-key`` to
 ``$TRIGGER_SECRET_KEY``, as in the SDK. Without a URL the suite starts
 ``trigger-mock serve --fidelity MODE`` on a free port and stops it afterwards.
+``--through-proxy`` puts ``trigger-mock proxy`` in front of the target (expecting the
+fake's mode when the target is the fake), reports its violations after the suite's own
+results (and beside ``--junit-xml``), and fails the run if there is any.
 
 The suite is the ``contract_tests`` package, installed beside this one. It is run by
 pytest, never imported from here: ``contract_tests`` uses the fake (to start one), so the
@@ -74,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -
     )
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed, to replay a run")
     parser.add_argument(
+        "--through-proxy",
+        action="store_true",
+        help="run through trigger-mock proxy and report the violations it sees too "
+        "(any violation fails the run)",
+    )
+    parser.add_argument(
         "pytest_args",
         nargs=argparse.REMAINDER,
         help="after --, arguments for pytest (e.g. -k create -x)",
@@ -107,6 +117,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["--contract-examples", str(args.examples)]
     if args.seed is not None:
         argv += ["--hypothesis-seed", str(args.seed)]
+    if args.through_proxy:
+        argv.append("--contract-through-proxy")
     extra = list(args.pytest_args)
     return argv + (extra[1:] if extra[:1] == ["--"] else extra)
 

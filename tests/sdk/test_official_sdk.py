@@ -20,26 +20,24 @@ RESTRICTED_KEY = "tr_dev_sk_sdkTests0123456789abcdef"
 RESTRICTED_SCOPES = "write:tasks:chat-task,read:sessions"
 
 
-@pytest.fixture(scope="module", params=["documented", "deployed"])
-def echo_fake(request: pytest.FixtureRequest) -> Iterator[MockServer]:
-    fake = MockServer(
+def echo_fake_for(fidelity: str) -> MockServer:
+    """The fake the SDK tests run against (not started)."""
+    return MockServer(
         "--agent",
         "echo",
         "--validate-responses",
         "--log-level",
         "warning",
         "--fidelity",
-        request.param,
+        fidelity,
         # Only a restricted key is declared, so any other key is still accepted.
         "--secret-key",
         f"{RESTRICTED_KEY}={RESTRICTED_SCOPES}",
     )
-    fake.start()
-    yield fake
-    fake.stop()
 
 
-def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
+def run_sdk_tests(base_url: str) -> None:
+    """Run every SDK test file against ``base_url``; fail with their output if one fails."""
     node = shutil.which("node")
     assert node, "Node.js 20+ is needed for the SDK tests"
     assert (SDK_TESTS / "node_modules" / "@trigger.dev" / "sdk").is_dir(), (
@@ -49,7 +47,7 @@ def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
         [node, "--test", "--test-concurrency=1", "--test-reporter=tap"],
         cwd=SDK_TESTS,
         env={
-            "TRIGGER_API_URL": echo_fake.base_url,
+            "TRIGGER_API_URL": base_url,
             "TRIGGER_MOCK_RESTRICTED_KEY": RESTRICTED_KEY,
             "PATH": os.environ.get("PATH", ""),
         },
@@ -59,3 +57,13 @@ def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout
+
+
+@pytest.fixture(scope="module", params=["documented", "deployed"])
+def echo_fake(request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    with echo_fake_for(request.param) as fake:
+        yield fake
+
+
+def test_the_official_sdk_works_against_the_fake(echo_fake: MockServer) -> None:
+    run_sdk_tests(echo_fake.base_url)

@@ -43,3 +43,8 @@ def test_the_sdk_variables_and_options_reach_pytest() -> None:
     assert argv[argv.index("--contract-task-identifier") + 1] == "t"
     assert argv[argv.index("--junit-xml") + 1] == "j.xml"
     assert argv[-1] == "-x"
+
+
+def test_through_proxy_reaches_the_plugin() -> None:
+    assert "--contract-through-proxy" in contract_args("--through-proxy")
+    assert "--contract-through-proxy" not in contract_args()

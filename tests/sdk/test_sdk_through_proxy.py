@@ -1,0 +1,122 @@
+"""The official SDK's tests again, through ``trigger-mock proxy`` in front of the echo fake,
+in both modes (the proxy expecting the fake's): the SDK tests pass, the proxy finds no
+violation, and it changes no byte of any answer. The fake's journal and the proxy's hold the
+same exchanges in the same order (event streams and the rest each in order), each with
+the same answer.
+
+The S2 credentials that initialize hands out name the fake's own S2 port, so the SDK's
+``.out`` writer talks to the fake directly: those requests are in the fake's journal only.
+The faults tests set their rules through the proxy (it passes ``/_mock/faults`` on); the
+answers those rules make carry ``x-trigger-mock-fault`` and the proxy leaves them unchecked.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from mock_server.proxy.forward import HOP_BY_HOP, VIOLATIONS_HEADER
+from mock_server.testing import MockProxy, MockServer
+
+from .test_official_sdk import echo_fake_for, run_sdk_tests
+
+API_PREFIXES = ("/api/", "/realtime/", "/engine/")
+NOT_COMPARED = frozenset(
+    {
+        VIOLATIONS_HEADER.decode(),  # the one header the proxy adds
+        # Written by the fake's HTTP server on the wire, after its journal saw the answer;
+        # the proxy passes it on as it came.
+        "date",
+        *HOP_BY_HOP,
+    }
+)
+
+
+@pytest.fixture(scope="module", params=["documented", "deployed"])
+def proxied_fake(request: pytest.FixtureRequest) -> Iterator[tuple[MockServer, MockProxy]]:
+    with (
+        echo_fake_for(request.param) as fake,
+        MockProxy(fake.base_url, "--expect", request.param) as proxy,
+    ):
+        yield fake, proxy
+
+
+def journal(base_url: str) -> list[dict[str, Any]]:
+    """Every entry of a journal in full, oldest first."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        listing = client.get("/_mock/requests", params={"limit": 1000}).json()
+        assert listing["total"] == len(listing["requests"]), "entries dropped out of the journal"
+        numbers = [entry["number"] for entry in reversed(listing["requests"])]
+        return [client.get(f"/_mock/requests/{n}").json() for n in numbers]
+
+
+def exchange(entry: dict[str, Any]) -> tuple[str, str, str, int]:
+    return entry["method"], entry["path"], entry["query"], entry["status"]
+
+
+def is_stream(entry: dict[str, Any]) -> bool:
+    """An event stream is journaled when it ends, which the proxy sees a moment after the
+    fake: a short exchange made meanwhile may be journaled before it on one side only."""
+    return any(
+        name.lower() == "content-type" and value.startswith("text/event-stream")
+        for name, value in entry["response"]["headers"]
+    )
+
+
+def answer(entry: dict[str, Any]) -> dict[str, Any]:
+    """The answer as it went out: status, headers (in order, but those the proxy may add or
+    drop), body bytes."""
+    response = entry["response"]
+    body = response["body"]
+    return {
+        "status": response["status"],
+        "headers": [
+            (name.lower(), value)
+            for name, value in response["headers"]
+            if name.lower() not in NOT_COMPARED
+        ],
+        "body": base64.b64decode(body) if response["bodyEncoding"] == "base64" else body.encode(),
+        "truncated": response["truncated"],
+    }
+
+
+def test_the_sdk_through_the_proxy_breaks_no_rule_and_changes_no_byte(
+    proxied_fake: tuple[MockServer, MockProxy],
+) -> None:
+    fake, proxy = proxied_fake
+    run_sdk_tests(proxy.base_url)
+    proxy.assert_no_violations()
+    summary = proxy.summary()
+    assert summary["violations"] == 0
+    assert summary["leftAlone"].get("fault"), "the faults tests' answers passed unchecked"
+
+    seen = journal(proxy.base_url)
+    behind = journal(fake.base_url)
+    api = [entry for entry in behind if entry["path"].startswith(API_PREFIXES)]
+    assert len(seen) == len(api)
+    for streams in (False, True):
+        through_all = [entry for entry in seen if is_stream(entry) is streams]
+        direct_all = [entry for entry in api if is_stream(entry) is streams]
+        assert [exchange(entry) for entry in through_all] == [
+            exchange(entry) for entry in direct_all
+        ]
+        for through, direct in zip(through_all, direct_all, strict=True):
+            assert answer(through) == answer(direct), exchange(direct)
+            assert through["fault"] == direct["fault"], exchange(direct)
+
+    endpoints = {
+        urlsplit(value).netloc
+        for entry in seen
+        for name, value in entry["response"]["headers"]
+        if name.lower() == "x-s2-endpoint"
+    }
+    s2 = [entry for entry in behind if entry["path"].startswith("/s2/")]
+    written = {urlsplit(entry["url"]).netloc for entry in s2}
+    assert endpoints, "initialize handed out S2 credentials"
+    assert urlsplit(proxy.base_url).netloc not in endpoints
+    assert written == endpoints, "the .out writer went to the fake's S2 port, past the proxy"
