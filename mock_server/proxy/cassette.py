@@ -8,9 +8,10 @@ bytes. A compressed answer is kept decoded, without its ``Content-Encoding``.
 
 Our additions: each interaction's ``trigger_mock`` (its number in the proxy, its start as
 milliseconds after the first request's, its latency, its ``operationId``, whether its
-bodies were kept whole), and the top-level ``trigger_mock`` (the upstream, when, the JWT
-placeholders' claims, which key each recorded environment id belongs to, and the state the
-recording started from, as a seed document).
+bodies were kept whole, and ``cut`` when the upstream broke its answer off), and the
+top-level ``trigger_mock`` (the upstream, when, the JWT placeholders' claims, which key each
+recorded environment id belongs to, and the state the recording started from, as a seed
+document).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class Interaction:
     latency_ms: float = 0.0
     complete: bool = True
     """Both bodies were kept whole."""
+    cut: bool = False
+    """The upstream answered, then broke off its body (a stream cut short): the body is
+    what came before the break."""
 
     @property
     def path(self) -> str:
@@ -215,6 +219,7 @@ def _to_vcr(i: Interaction) -> dict[str, Any]:
             "latency_ms": round(i.latency_ms, 3),
             "operation": i.operation,
             "complete": i.complete,
+            **({"cut": True} if i.cut else {}),
         },
     }
 
@@ -235,4 +240,5 @@ def _from_vcr(entry: dict[str, Any], n: int) -> Interaction:
         operation=ours.get("operation"),
         latency_ms=float(ours.get("latency_ms", 0.0)),
         complete=bool(ours.get("complete", True)),
+        cut=bool(ours.get("cut", False)),
     )

@@ -33,6 +33,30 @@ def _record(raw: Any) -> StreamRecord | None:
     return StreamRecord(raw["seq_num"], pairs, body if isinstance(body, str) else "")
 
 
+def _block(block: str) -> tuple[list[StreamRecord], bool]:
+    """The records of one SSE event, and whether it is ``data: [DONE]``."""
+    event, data = "message", []
+    for line in block.split("\n"):
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    payload = "\n".join(data)
+    if payload == "[DONE]":
+        return [], True
+    if event != "batch":
+        return [], False
+    try:
+        parsed = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return [], False
+    found = parsed.get("records") if isinstance(parsed, dict) else None
+    records = [_record(item) for item in (found if isinstance(found, list) else [])]
+    return [r for r in records if r is not None], False
+
+
 def read_stream(raw: bytes) -> StreamRead:
     """The records of every batch in ``raw``, in order; an event cut off at the end (a
     stream the client left) is ignored."""
@@ -40,25 +64,26 @@ def read_stream(raw: bytes) -> StreamRead:
     records: list[StreamRecord] = []
     done = False
     for block in text.split("\n\n")[:-1]:
-        event, data = "message", []
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event = value
-            elif name == "data":
-                data.append(value)
-        payload = "\n".join(data)
-        if payload == "[DONE]":
-            done = True
-        elif event == "batch":
-            try:
-                parsed = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue
-            found = parsed.get("records") if isinstance(parsed, dict) else None
-            for item in found if isinstance(found, list) else []:
-                record = _record(item)
-                if record is not None:
-                    records.append(record)
+        found, ended = _block(block)
+        records += found
+        done = done or ended
     return StreamRead(records, done)
+
+
+class StreamCounter:
+    """Counts the records of an SSE v2 body as its chunks come, each event read once."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self.records = 0
+        self.done = False
+
+    def feed(self, chunk: bytes) -> int:
+        """Take the next chunk; the records seen so far."""
+        self._pending += chunk
+        *blocks, self._pending = self._pending.replace(b"\r\n", b"\n").split(b"\n\n")
+        for block in blocks:
+            found, ended = _block(block.decode("utf-8", "replace"))
+            self.records += len(found)
+            self.done = self.done or ended
+        return self.records

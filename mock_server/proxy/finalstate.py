@@ -5,7 +5,10 @@ Each session of the seed is looked up by its id as the replay mapped it (else by
 externalId) in ``GET /_mock/sessions?environment=KEY``; its fields and its ``.in`` and
 ``.out`` records (``GET /_mock/sessions/{id}/{io}/records``) must match as answers do
 (:mod:`.comparison`). A closed session's ``.in`` may end with the close record its seed
-entry leaves to ``close``; fillers for records the recording never saw match anything.
+entry leaves to ``close``; fillers for records the recording never saw match anything; a
+trim record in the seed drops the records before it, as loading the seed does. On a
+channel no recorded read showed, records past the seed's are not reported: the recording
+cannot know what was written there after its own writes (an agent's reply, say).
 Sessions the target holds beyond the seed's are not reported.
 """
 
@@ -17,11 +20,11 @@ from urllib.parse import quote
 import httpx
 
 from ..channels.realtime import SESSION_CLOSED
-from ..channels.streams import CONTROL_HEADER, envelope
+from ..channels.streams import CONTROL_HEADER, TRIM_COMMAND, envelope
+from .channelseen import FILLER
 from .comparison import compare_json, compare_records
 from .eventstream import StreamRecord
 from .idmap import IdMap
-from .rebuild import FILLER
 
 FIELDS: Final = ("type", "taskIdentifier", "triggerConfig", "tags", "metadata")
 
@@ -44,9 +47,10 @@ def _actual_row(row: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]
 
 
 def _records(items: list[Any]) -> list[StreamRecord]:
-    """A seed's records as the fake stores them; a ``{data}`` part's id, minted when the
-    seed is loaded, is a stand-in the comparison maps to whatever the target holds."""
-    return [
+    """A seed's records as the fake keeps them: a trim record drops the records before its
+    point, as it does when the seed is loaded; a ``{data}`` part's id, minted then, is a
+    stand-in the comparison maps to whatever the target holds."""
+    records = [
         StreamRecord(
             n,
             tuple((h[0], h[1]) for h in item.get("headers", [])),
@@ -54,6 +58,8 @@ def _records(items: list[Any]) -> list[StreamRecord]:
         )
         for n, item in enumerate(items)
     ]
+    points = [int(r.body) for r in records if r.headers == TRIM_COMMAND and r.body.isdigit()]
+    return [r for r in records if r.seq_num >= max(points, default=0)]
 
 
 async def compare_state(
@@ -62,8 +68,11 @@ async def compare_state(
     seed: dict[str, Any],
     keys: dict[str, str],
     ids: IdMap,
+    read: frozenset[tuple[str, str, str]] | None = None,
 ) -> list[tuple[str, str]]:
-    """``(where, what differs)`` for each difference."""
+    """``(where, what differs)`` for each difference. ``read``: (key, session id, io) of
+    the channels some recorded read showed; on the others the target's records past the
+    seed's are not reported (``None``: every channel was read)."""
     found: list[tuple[str, str]] = []
     for key, env in (seed.get("environments") or {}).items():
         target_key = keys.get(key, key)
@@ -95,8 +104,9 @@ async def compare_state(
                 for d in compare_json(expected, _actual_row(row, expected), "session", ids)
             ]
             for io in ("in", "out"):
+                seen = read is None or not recorded_id or (key, recorded_id, io) in read
                 found += await _compare_channel(
-                    client, base_url, target_key, row, entry, io, ids, where
+                    client, base_url, target_key, row, entry, io, ids, where, seen=seen
                 )
     return found
 
@@ -110,6 +120,8 @@ async def _compare_channel(
     io: str,
     ids: IdMap,
     where: str,
+    *,
+    seen: bool,
 ) -> list[tuple[str, str]]:
     path = f"{base_url}/_mock/sessions/{quote(row['id'], safe='')}/{io}/records"
     answer = await client.get(path, params={"environment": key})
@@ -122,6 +134,8 @@ async def _compare_channel(
     closing = io == "in" and "close" in entry and len(actual) == len(expected) + 1
     if closing and (CONTROL_HEADER, SESSION_CLOSED) in actual[-1].headers:
         actual.pop()
+    if not seen:  # the recording never looked: what came after its writes is unknown to it
+        actual = actual[: len(expected)]
     for n, record in enumerate(expected):
         if (
             n < len(actual)

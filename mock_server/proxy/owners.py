@@ -1,7 +1,8 @@
 """Which environment a recorded request acted in, named by its (placeholder) secret key.
 
 A root key names its own environment. A public token names one by its ``sub`` claim, an
-environment id; a restricted key acts in its root key's. The recording links ids to keys
+environment id; a restricted key acts in its root key's, or, when the recording links it
+to none, in one of its own, named by the restricted key. The recording links ids to keys
 where the traffic shows them together: a token in the answer to a key's request (create's
 ``publicAccessToken``, a minted token), ``POST /api/v1/auth/jwt/claims``, and the control
 plane's ``environment`` fields and environment ids.
@@ -87,6 +88,8 @@ class Owners:
                 elif credential is not None and RESTRICTED_KEY_PATTERN.match(credential):
                     self._restricted_subs.setdefault(credential, sub)
             self._learn_control(i, answer)
+        for key, sub in self._restricted_subs.items():
+            self.subs.setdefault(sub, self.environment(key) or key)
 
     def _learn_control(self, i: Interaction, answer: Any) -> None:
         named = named_environment(i)
@@ -104,13 +107,16 @@ class Owners:
                 self.subs.setdefault(answer["environment"], root)
 
     def environment(self, key_or_id: str) -> str | None:
-        """The root key of the environment a key or an environment id names."""
+        """The root key of the environment a key or an environment id names. A restricted
+        key no root key is linked to names an environment of its own, as on a fake that
+        declares it without its root key."""
         if is_root_key(key_or_id):
             return key_or_id
         if RESTRICTED_KEY_PATTERN.match(key_or_id):
             found = self.restricted.get(key_or_id)
             sub = self._restricted_subs.get(key_or_id)
-            return found or (None if sub is None else self.subs.get(sub))
+            root = self.subs.get(sub) if sub is not None else None
+            return found or root or key_or_id
         return self.subs.get(key_or_id)
 
     def of(self, interaction: Interaction) -> str | None:

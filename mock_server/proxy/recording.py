@@ -11,7 +11,8 @@ writes, in ``DIR``:
   first seen, the state a replay starts from (also kept in the cassette).
 
 Exchanges the upstream never answered, and requests the proxy refused itself, are not
-recorded. Nothing is written before :meth:`close`.
+recorded; an answer the upstream broke off (a stream cut short) is, marked ``cut``.
+Nothing is written before :meth:`close`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from ..control.seeding import Seed, SeedFileError
 from ..core.specs import api_spec_path, load_spec
 from ..core.times import iso_ms
 from .cassette import Cassette, Interaction
+from .channelseen import FILLER
 from .exchange import Exchange, Headers
 from .owners import Owners, credential_of, is_root_key
-from .rebuild import FILLER, Rebuilder, SeenSession, seed_records
+from .rebuild import Rebuilder, SeenSession, seed_records
 from .redaction import Redactor, is_key_placeholder
 from .seedentry import session_entry
 
@@ -97,6 +99,7 @@ def redact(exchange: Exchange, redactor: Redactor, upstream: str, first_ms: int)
         operation=exchange.operation,
         latency_ms=exchange.latency_ms,
         complete=exchange.request_body.complete and exchange.response_body.complete,
+        cut=exchange.upstream_error is not None,
     )
 
 
@@ -149,6 +152,10 @@ def _entry(rebuilt: Rebuilder, seen: SeenSession, at_start: bool, now_ms: int) -
             rebuilt.note(f"{row['id']}.{io}: records the recording never saw are fillers")
         if any("data" in record for record in records):
             rebuilt.note(f"{row['id']}.{io}: parts whose id the upstream minted get new ids")
+        if channel.trims and not at_start:
+            rebuilt.note(f"{row['id']}.{io}: a later read no longer showed records, so they "
+                         "were trimmed; the seed trims them too, its trim record numbered "
+                         "after the last record seen")  # fmt: skip
     return session_entry(row, channels, now_ms, rebuilt.note)
 
 
@@ -177,8 +184,8 @@ class Recorder:
             return self._summary
 
     def _write(self, exchanges: list[Exchange]) -> RecordingSummary:
-        kept = sorted(
-            (e for e in exchanges if e.status and not e.local and e.upstream_error is None),
+        kept = sorted(  # an answer the upstream broke off is kept, marked ``cut``
+            (e for e in exchanges if e.status and not e.local),
             key=lambda e: (e.at_ms, e.number),
         )
         redactor = Redactor()

@@ -10,6 +10,8 @@ A placeholder stands for one secret everywhere it appears, so a recording stays 
   payload is not secret, the signature is), so a replay can mint a token like it;
 - an S2 access token (``X-S2-Access-Token`` from a channel's initialize, ``accessToken``
   in JSON, or the fake's ``s2_…`` shape) becomes ``redacted-s2-N``;
+- a waitpoint callback URL's signature (``…/callback/<hex>``) becomes
+  ``redacted-callback-N``;
 - any other credential in ``Authorization`` becomes ``redacted-credential-N``, and each
   cookie ``redacted-cookie-N``.
 
@@ -31,6 +33,9 @@ from ..auth.environments import RESTRICTED_KEY_PATTERN
 SECRET_KEY_SHAPE: Final = re.compile(r"tr_(dev|stg|prod|preview)_[A-Za-z0-9_-]+")
 JWT_SHAPE: Final = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 FAKE_S2_SHAPE: Final = re.compile(r"s2_[0-9a-f]{40}")
+CALLBACK_SIGNATURE: Final = re.compile(r"(?<=/callback/)[0-9a-f]{32,128}(?![0-9A-Za-z])")
+"""The signature in a waitpoint's callback URL (``…/callback/<hmac>``), which completes
+the waitpoint for whoever holds it."""
 JWT_PLACEHOLDER: Final = re.compile(r"redacted\.jwt\.[0-9]+")
 S2_PLACEHOLDER: Final = re.compile(r"redacted-s2-[0-9]+")
 S2_TOKEN_HEADER: Final = "x-s2-access-token"
@@ -149,6 +154,7 @@ class Redactor:
             value = literal.sub(lambda m: self._placeholder(m.group(), "s2"), value)
         value = JWT_SHAPE.sub(lambda m: self._placeholder(m.group(), "jwt"), value)
         value = FAKE_S2_SHAPE.sub(lambda m: self._placeholder(m.group(), "s2"), value)
+        value = CALLBACK_SIGNATURE.sub(lambda m: self._placeholder(m.group(), "callback"), value)
         return SECRET_KEY_SHAPE.sub(lambda m: self._placeholder(m.group(), "key"), value)
 
     def credential(self, credential: str) -> str:

@@ -3,12 +3,13 @@ answers differ.
 
     trigger-mock replay CASSETTE [--base-url URL] [--key PLACEHOLDER=REAL ...]
                         [--fidelity documented|deployed] [--agent off|echo|PATH]
-                        [--end-state SEED] [--grace SECONDS]
+                        [--secret-key KEY=SCOPES ...] [--end-state SEED] [--grace SECONDS]
 
 Without ``--base-url`` it starts ``trigger-mock serve`` on a free port (no
 ``TRIGGER_MOCK_*`` variable reaches it), seeded with the state the recording started
-from, and stops it afterwards. Exit status: 0 with no differences, 1 with differences, 2
-for a cassette that cannot be replayed or a fake that would not start.
+from, with the ``--agent`` and ``--secret-key`` options given, and stops it afterwards.
+Exit status: 0 with no differences, 1 with differences, 2 for a cassette that cannot be
+replayed or a fake that would not start.
 """
 
 from __future__ import annotations
@@ -60,8 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -
         "--agent",
         default="off",
         metavar="off|echo|PATH",
-        help="--agent of the fake started when there is no URL (as the recorded upstream had, "
-        "if it answered chat messages)",
+        help="what answers chat messages on the target: --agent of the fake started when there "
+        "is no URL (as the recorded upstream had); with --base-url, what that target runs. "
+        "Replay leaves the replies to sessions' chat messages to it",
+    )
+    parser.add_argument(
+        "--secret-key",
+        action="append",
+        default=[],
+        metavar="KEY=SCOPES",
+        help="--secret-key of the fake started when there is no URL (repeatable): a "
+        "restricted key placeholder with the scopes the recording could not show",
     )
     parser.add_argument(
         "--end-state",
@@ -103,6 +113,8 @@ def started_fake(args: argparse.Namespace, start: dict[str, object] | None) -> I
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port)]
     command += ["--s2-port", "0", "--log-level", "warning", "--fidelity", args.fidelity]
     command += ["--agent", args.agent]
+    for spec in args.secret_key:
+        command += ["--secret-key", spec]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGER_MOCK_")}
     with tempfile.TemporaryDirectory(prefix="trigger-mock-replay-") as scratch:
         if start is not None:
@@ -150,8 +162,11 @@ def run(args: argparse.Namespace) -> int:
 
     def against(url: str) -> int:
         report = asyncio.run(
-            replay(cassette, url, keys=keys, end_state=end_state, grace_seconds=args.grace)
-        )
+            replay(
+                cassette, url, keys=keys, end_state=end_state, grace_seconds=args.grace,
+                agent=args.agent != "off",
+            )
+        )  # fmt: skip
         for line in report.lines():
             print(line)
         return 1 if report.differences else 0

@@ -23,7 +23,9 @@ from mock_server.proxy.cassette import Cassette, CassetteError, Interaction
 from mock_server.proxy.comparison import compare_answer
 from mock_server.proxy.exchange import Exchange
 from mock_server.proxy.idmap import IdMap
-from mock_server.proxy.recording import Recorder
+from mock_server.proxy.injection import observe
+from mock_server.proxy.owners import Owners
+from mock_server.proxy.recording import Recorder, seed_documents
 from mock_server.proxy.redaction import Redactor
 from mock_server.server import replay_command
 from mock_server.sessions.requests import NewSession
@@ -343,4 +345,109 @@ def test_event_streams_are_compared_by_their_records() -> None:
     shorter = batch((0, "a")) + b"data: [DONE]\n\n"
     assert compare_answer(before, 200, [], shorter, IdMap()) == [
         "records: 2 records recorded, 1 now"
+    ]
+
+
+# --- what replay must reproduce --------------------------------------------------------
+
+PLACEHOLDER_KEY = "tr_dev_recorded000000000001"
+
+
+def interaction(
+    n: int, method: str, path: str, answer: Any, *, status: int = 200, body: bytes = b""
+) -> Interaction:
+    headers = [("authorization", f"Bearer {PLACEHOLDER_KEY}")]
+    answer_headers = [("content-type", "application/json")]
+    return Interaction(
+        n, n * 10, method, f"https://u{path}", headers, body, status, answer_headers,
+        orjson.dumps(answer),
+    )  # fmt: skip
+
+
+def writer_cassette() -> Cassette:
+    """A session whose ``.out`` the S2 writer filled (0-2) and then trimmed to 2: only the
+    ``records`` reads passed the proxy."""
+    view = [{"data": {"n": n}, "id": f"p{n}", "seqNum": n, "headers": []} for n in range(3)]
+    path = f"/realtime/v1/sessions/{SESSION_ID}/out/records"
+    items = [
+        interaction(0, "POST", "/api/v1/sessions", row(), status=201),
+        interaction(1, "GET", path, {"records": view}),
+        interaction(2, "GET", path, {"records": view[2:]}),
+    ]
+    return Cassette(items, {"upstream": "https://u", "placeholders": {"jwt": {}}})
+
+
+def test_a_read_that_no_longer_shows_records_tells_of_a_trim() -> None:
+    cassette = writer_cassette()
+    owners = Owners({})
+    owners.learn(cassette.interactions)
+    end, _, notes = seed_documents(cassette.interactions, owners, 0)
+    assert end is not None
+    (entry,) = end["environments"][PLACEHOLDER_KEY]["sessions"]
+    assert entry["channels"]["out"][-1] == {"body": "2", "headers": [["", "trim"]]}
+    assert len(entry["channels"]["out"]) == 4 and any("trimmed" in note for note in notes)
+
+
+def test_replay_writes_what_no_recorded_request_wrote_before_the_read_that_showed_it() -> None:
+    observed = observe(writer_cassette(), agent=False)
+    (first,) = observed.injections[1]
+    assert (first.ref, first.io, first.first_seq) == (SESSION_ID, "out", 0)
+    assert first.records[0] == {"body": '{"data":{"n":0},"id":"p0"}'}
+    (trim,) = observed.injections[2]
+    assert trim.first_seq == 3 and trim.records == ({"body": "2", "headers": [["", "trim"]]},)
+    assert observed.read == frozenset({(PLACEHOLDER_KEY, SESSION_ID, "out")})
+
+
+def test_a_restricted_key_linked_to_no_root_key_is_an_environment_of_its_own() -> None:
+    owners = Owners({})
+    owners.learn([])
+    assert owners.environment("tr_dev_sk_recorded0000000000000001") == (
+        "tr_dev_sk_recorded0000000000000001"
+    )
+
+
+def test_a_callback_signature_is_a_secret() -> None:
+    url = "https://u/api/v1/waitpoints/tokens/waitpoint_a/callback/" + "ab" * 32
+    assert Redactor().text(url).endswith("/callback/redacted-callback-1")
+
+
+def test_what_is_new_by_nature_inside_texts_and_headers_is_not_a_difference() -> None:
+    ids = IdMap()
+    ids.alias("https://u", "http://t")
+    ids.learn("waitpoint_a", "waitpoint_b")
+    recorded = {
+        "url": "https://u/api/v1/waitpoints/tokens/waitpoint_a/callback/redacted-callback-1",
+        "output": '{"message":"Waitpoint timed out at 2030-01-01T00:00:00.000Z"}',
+    }
+    now = {
+        "url": "http://t/api/v1/waitpoints/tokens/waitpoint_b/callback/" + "cd" * 32,
+        "output": '{"message": "Waitpoint timed out at 2031-02-02T10:00:00.000Z"}',
+    }
+    assert compare_answer(recorded_answer(200, recorded), 200, [], orjson.dumps(now), ids) == []
+    assert ids.get("redacted-callback-1") == "cd" * 32
+    headers = [["trigger-control", "turn-complete"], ["public-access-token", "redacted.jwt.1"]]
+    sse = b"event: batch\nid: 1,1,1\ndata: " + orjson.dumps(
+        {"records": [{"seq_num": 0, "timestamp": 1, "headers": headers, "body": ""}]}
+    ) + b"\n\n"  # fmt: skip
+    actual = sse.replace(b"redacted.jwt.1", b"eyJ.a.b")
+    assert compare_answer(recorded_answer(sse=sse), 200, [], actual, ids) == []
+    assert ids.get("redacted.jwt.1") == "eyJ.a.b"
+
+
+def test_a_rate_limited_answer_is_compared_without_its_timing_and_a_cut_must_recur() -> None:
+    def refusal(seconds: float, limit: int) -> dict[str, Any]:
+        text = f"Rate limit exceeded 0/{limit} requests remaining. Retry in {seconds} seconds."
+        return {"status": 429, "limit": limit, "reset": 17 + seconds, "detail": text,
+                "secondsUntilReset": seconds}  # fmt: skip
+
+    before = recorded_answer(429, refusal(1.5, 2))
+    before.response_headers.append(("x-ratelimit-reset", "17"))
+    assert compare_answer(before, 429, [], orjson.dumps(refusal(1.9, 2)), IdMap()) == []
+    changed = compare_answer(before, 429, [], orjson.dumps(refusal(1.9, 3)), IdMap())
+    assert "body.limit: 2 recorded, 3 now" in changed
+    cut = recorded_answer(sse=batch((0, "a")))
+    cut.cut = True
+    assert compare_answer(cut, 200, [], batch((0, "a")), IdMap(), cut=True) == []
+    assert compare_answer(cut, 200, [], batch((0, "a")), IdMap()) == [
+        "the answer was cut off then, not now"
     ]
