@@ -39,6 +39,7 @@ from mock_server.proxy.redaction import JWT_SHAPE, jwt_claims
 from mock_server.testing import MockProxy, MockServer
 
 from .test_official_sdk import RESTRICTED_SCOPES, echo_fake_for, run_sdk_tests
+from .test_sdk_through_proxy import Passage, assert_passed_unchanged
 
 pytestmark = pytest.mark.subprocess
 
@@ -58,20 +59,24 @@ class Recording:
     """Recorded environment id → its placeholder key."""
     restricted: str
     """The restricted key's placeholder."""
+    passage: Passage
+    """What the recording proxy saw, read before it stopped."""
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     directory = tmp_path_factory.mktemp("sdk") / "rec"
     with echo_fake_for("documented") as fake:
-        with MockProxy(fake.base_url, "--record", str(directory)) as proxy:
+        recorder = MockProxy(fake.base_url, "--record", str(directory), "--expect", "documented")
+        with recorder as proxy:
             run_sdk_tests(proxy.base_url)
+            passage = Passage.read(fake, proxy)
             assert proxy.stop(signal.SIGINT) == 0  # the recording is written as it stops
         cassette = Cassette.read(directory / "cassette.yaml")
         (restricted,) = [
             k for k in cassette.meta["placeholders"]["keys"] if RESTRICTED_KEY_PATTERN.match(k)
         ]
-        yield Recording(fake, directory, cassette, cassette.environments, restricted)
+        yield Recording(fake, directory, cassette, cassette.environments, restricted, passage)
 
 
 def sessions(server: MockServer, environment: str) -> list[dict[str, Any]]:
@@ -119,6 +124,11 @@ def without_part_ids(items: list[Record], minted: set[int]) -> list[Record]:
         (s, h, orjson.dumps(orjson.loads(b)["data"]).decode() if s in minted else b)
         for s, h, b in items
     ]
+
+
+def test_the_recording_proxy_breaks_no_rule_and_changes_no_byte(recording: Recording) -> None:
+    """The documented mode's run of ``test_sdk_through_proxy.py``, on this run."""
+    assert_passed_unchanged(recording.passage)
 
 
 def test_the_cassette_holds_what_replay_must_reproduce(recording: Recording) -> None:
