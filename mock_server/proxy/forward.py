@@ -84,6 +84,10 @@ class Forwarder:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
         )
+        # httpx adds Accept, Accept-Encoding, Connection and User-Agent to every request it
+        # sends; the upstream must get the client's headers only.
+        for name in list(self.client.headers):
+            del self.client.headers[name]
         self._serial = 0
 
     async def aclose(self) -> None:
@@ -156,8 +160,9 @@ class Forwarder:
         buffered: bool,
     ) -> Verdict:
         url = self.upstream + exchange.path + (f"?{exchange.query}" if exchange.query else "")
-        headers = _forwardable(list(scope["headers"]), drop=(b"host",) if buffered else (
-            b"host", b"content-length"))  # fmt: skip
+        # A Content-Length goes on as it came, streamed body or not (httpx then sends the
+        # body with that length, not chunked); Host names the upstream.
+        headers = _forwardable(list(scope["headers"]), drop=(b"host",))
         try:
             request = self.client.build_request(
                 exchange.method, httpx.URL(url), headers=headers, content=content

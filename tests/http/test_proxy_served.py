@@ -5,6 +5,7 @@ summary, streams passed on as they come, and an upstream that is not there."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -243,3 +244,26 @@ def test_bad_options_are_usage_errors(args: list[str], complaint: str) -> None:
     )
     assert result.returncode == 2
     assert complaint in result.stderr
+
+
+def test_requests_go_on_with_the_clients_headers_only(
+    proxy: MockProxy, fake: MockServer, key: str
+) -> None:
+    """No header of the proxy's own HTTP client (no Accept-Encoding the client did not
+    send, no User-Agent), and the hop-by-hop ones dropped."""
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as conn:
+        conn.sendall(
+            b"GET /api/v1/sessions HTTP/1.1\r\nHost: example.test\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n"
+            b"X-Custom: one\r\nX-Custom: two\r\nConnection: close\r\n\r\n"
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
+    sent = [(k.lower(), v) for k, v in journaled(fake)["request"]["headers"]]
+    # (The journal shows a credential shortened.)
+    assert [name for name, _ in sent] == ["host", "authorization", "x-custom", "x-custom"]
+    assert sent[0][1] == f"127.0.0.1:{fake.port}"
+    assert key.startswith(sent[1][1].removeprefix("Bearer ").rstrip("…"))
+    assert [value for name, value in sent if name == "x-custom"] == ["one", "two"]
