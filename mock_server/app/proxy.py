@@ -5,10 +5,9 @@ plane (``openapi/proxy.yaml`` plus the journal's calls from ``openapi/admin.yaml
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import connexion
 from connexion.exceptions import ProblemException
@@ -19,28 +18,20 @@ from starlette.types import Receive, Scope, Send
 from ..core.clock import Clock, ControllableClock
 from ..core.fidelity import Behaviour, Fidelity
 from ..core.settings import ProxySettings
-from ..core.specs import ADMIN_SPEC_PATH, PACKAGE_DIR, api_spec_for, load_spec
+from ..core.specs import ADMIN_SPEC_PATH, PROXY_SPEC_PATH, api_spec_for, load_spec
 from ..handlers.journal import JournalHandlers
 from ..handlers.proxy import ProxyHandlers
 from ..http.journal import RequestJournal
 from ..http.responses import error_handler
 from ..http.routes import OperationRoutes
 from ..http.security import admin_security_handler
-from ..proxy.checker import FAULT_HEADER, ExchangeChecker, Expect
-from ..proxy.exchange import Exchange
-from ..proxy.forward import Finished, Forwarder
+from ..proxy.checker import ExchangeChecker, Expect
+from ..proxy.forward import Forwarder
+from ..proxy.ledger import Ledger, Recording
 from ..proxy.violations import ViolationLog
 from .routing import handler_resolver
 
-PROXY_SPEC_PATH = PACKAGE_DIR / "openapi" / "proxy.yaml"
 JOURNAL_PATHS = "/_mock/requests"
-access_logger = logging.getLogger("trigger_mock.access")
-logger = logging.getLogger("trigger_mock")
-
-
-class Recording(Protocol):
-    def add(self, exchange: Exchange) -> None: ...
-    def close(self) -> object: ...
 
 
 def control_spec() -> dict[str, Any]:
@@ -64,15 +55,19 @@ def checked_spec(expect: str) -> dict[str, Any]:
 
 @dataclass
 class ProxyApp:
+    """The assembled proxy: an ASGI app, and the parts the command line reads at stop."""
+
     settings: ProxySettings
     checker: ExchangeChecker
-    violations: ViolationLog
-    journal: RequestJournal
+    ledger: Ledger
     forwarder: Forwarder
     control: Any
     control_routes: OperationRoutes
-    recording: Recording | None = None
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def violations(self) -> ViolationLog:
+        return self.ledger.violations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -100,70 +95,7 @@ class ProxyApp:
             return
         self._closed = True
         await self.forwarder.aclose()
-        self.violations.close()
-        if self.recording is not None:
-            self.recording.close()
-
-    def finished(self, done: Finished) -> int:
-        """Journal, judge and record one exchange; how many violations it had."""
-        exchange, verdict = done.exchange, done.verdict
-        if self.recording is not None and not exchange.local:
-            self.recording.add(exchange)
-        if verdict.left_alone == "control-plane":
-            return 0  # the upstream's control plane, or no API path: not journaled
-        count = len(verdict.violations)
-        number = self.journal.record(
-            at_ms=exchange.at_ms,
-            method=exchange.method,
-            path=exchange.path,
-            query=exchange.query,
-            status=exchange.status,
-            latency_ms=exchange.latency_ms,
-            request_headers=_raw(exchange.request_headers),
-            request_bytes=exchange.request_body.size,
-            response_bytes=exchange.response_body.size,
-            request_body=_capped(exchange.request_body.chunks),
-            response_headers=_raw(exchange.response_headers),
-            response_body=_capped(exchange.response_body.chunks),
-            fault=exchange.response_header(FAULT_HEADER),  # the fake's rule, as its journal has it
-            violations=count,
-        )
-        access_logger.info(
-            '"%s %s" %d %.1fms %d violation(s)',
-            exchange.method,
-            exchange.path,
-            exchange.status,
-            exchange.latency_ms,
-            count,
-        )
-        self.violations.note(refused=verdict.refused_request, left_alone=verdict.left_alone)
-        for row, reading in verdict.readings:
-            self.violations.read(row, reading)
-        self.violations.add(
-            verdict.violations,
-            exchange=number,
-            at_ms=exchange.at_ms,
-            operation=exchange.operation,
-            method=exchange.method,
-            path=exchange.path,
-            status=exchange.status,
-        )
-        return count
-
-
-def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-
-
-def _capped(chunks: list[bytes], cap: int = 64 * 1024) -> list[bytes]:
-    kept: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        if size >= cap:
-            break
-        kept.append(chunk[: cap - size])
-        size += len(kept[-1])
-    return kept
+        self.ledger.close()
 
 
 def create_proxy(
@@ -210,22 +142,13 @@ def create_proxy(
         import httpx
 
         client = httpx.AsyncClient(transport=transport, timeout=None)
-    app = ProxyApp(
-        settings=settings,
-        checker=checker,
-        violations=log,
-        journal=journal,
-        forwarder=None,  # type: ignore[arg-type]
-        control=control,
-        control_routes=routes,
-        recording=recording,
-    )
-    app.forwarder = Forwarder(
+    ledger = Ledger(journal, log, recording)
+    forwarder = Forwarder(
         settings.upstream,
         checker,
         clock=clock,
-        on_finished=app.finished,
+        on_finished=ledger.finished,
         strict=settings.strict,
         client=client,
     )
-    return app
+    return ProxyApp(settings, checker, ledger, forwarder, control, routes)

@@ -16,6 +16,8 @@ PACKAGE_DIR: Final = Path(__file__).resolve().parent.parent
 ADMIN_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "admin.yaml"
 S2_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "s2.yaml"
 OBJECTS_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "objects.yaml"
+PROXY_SPEC_PATH: Final = PACKAGE_DIR / "openapi" / "proxy.yaml"
+"""The control plane of ``trigger-mock proxy``."""
 OBJECTS_BASE_PATH: Final = "/objects/v1"
 """Where the fake's object store (chat snapshots) answers, beside the API."""
 HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
