@@ -267,3 +267,28 @@ def test_requests_go_on_with_the_clients_headers_only(
     assert sent[0][1] == f"127.0.0.1:{fake.port}"
     assert key.startswith(sent[1][1].removeprefix("Bearer ").rstrip("…"))
     assert [value for name, value in sent if name == "x-custom"] == ["one", "two"]
+
+
+def test_a_chunked_request_body_streams_to_the_upstream(
+    proxy: MockProxy, fake: MockServer, key: str
+) -> None:
+    """A body without a length (a streaming writer's) goes on as it comes, chunked."""
+    fake.call("POST", "/api/v1/sessions", body("chunked"), token=key)
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"chunk":'
+        yield b' "streamed"}'
+
+    with httpx.Client(base_url=proxy.base_url) as client:
+        appended = client.post(
+            "/realtime/v1/sessions/chunked/out/append",
+            content=pieces(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+    assert appended.status_code == 200, appended.text
+    assert appended.headers["x-trigger-mock-violations"] == "0"
+    upstream = journaled(fake)
+    names = [name.lower() for name, _ in upstream["request"]["headers"]]
+    assert "transfer-encoding" in names and "content-length" not in names
+    _, read = fake.call("GET", "/realtime/v1/sessions/chunked/out/records", token=key)
+    assert [record["data"] for record in read["records"]] == ['{"chunk": "streamed"}']
