@@ -3,7 +3,7 @@ stores, clock, ids and credentials, wired to each other, with no HTTP in them.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..control.seeding import Seed
 from ..core.clock import ControllableClock
 from ..core.fidelity import Behaviour
 from ..core.ids import IdSource
+from ..core.limits import BoundCounts, Limits
 from ..core.settings import Settings
 from ..http.failures.rules import FaultBook
 from ..http.journal import RequestJournal
@@ -42,11 +43,15 @@ class State:
     journal: RequestJournal
     faults: FaultBook
     limiter: RateLimiter
+    limits: Limits
+    """The bounds in force (the control plane may change them while serving)."""
+    bounds: BoundCounts
 
 
 def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSource | None) -> State:
     """Empty stores, the clock, ids and credentials, wired to each other."""
     behaviour = Behaviour.of(settings.fidelity)
+    limits, bounds = replace(settings.limits), BoundCounts()
     clock = clock or ControllableClock()
     ids = ids or IdSource(clock, settings.seed)
     environments = Environments(settings.secret_keys)
@@ -68,7 +73,7 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
     limiter = RateLimiter(LimitPolicy.parse(settings.rate_limit), authenticator, clock)
     return State(
         behaviour, clock, ids, environments, authenticator, store, channels, realtime, agent,
-        Waitpoints(realtime), RequestJournal(), FaultBook(), limiter,
+        Waitpoints(realtime), RequestJournal(), FaultBook(), limiter, limits, bounds,
     )  # fmt: skip
 
 

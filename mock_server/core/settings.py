@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .fidelity import Fidelity
+from .limits import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class Settings:
     s2_port: int | None = None
     """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
     ``None``: only on the main port, over HTTP/1.1."""
+    limits: Limits = field(default_factory=Limits)
+    """The bounds at start (the state takes a copy, which the control plane may change)."""
 
     @property
     def base_url(self) -> str:

@@ -21,6 +21,7 @@ from ..auth.environments import KEY_PREFIX, parse_key_spec
 from ..auth.ratelimit import LimitPolicy
 from ..core.fidelity import Fidelity
 from ..core.settings import Settings
+from .limit_options import add_limit_arguments, limits_from
 
 ENV_PREFIX = "TRIGGER_MOCK_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -136,6 +137,7 @@ def add_arguments(serve: argparse.ArgumentParser, environ: Mapping[str, str]) ->
         default=env("UI", "true") not in ("0", "false", "no"),
         help="serve the dashboard at /_mock/ui (default on; --no-ui turns it off)",
     )
+    add_limit_arguments(serve, environ, ENV_PREFIX)
 
 
 def settings_from(
@@ -177,6 +179,7 @@ def settings_from(
         seed_file=args.seed_file or None,
         faults_file=args.faults or None,
         rate_limit=args.rate_limit,
+        limits=limits_from(parser, args),
     )
 
 
