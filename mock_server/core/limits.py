@@ -98,13 +98,17 @@ class BoundCounts:
     refused_connections: int = 0
     header_timeouts: int = 0
     idle_closed: int = 0
+    open_connections: int = 0
+    """Not a count of refusals: the connections open now (kept by the server's protocol)."""
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
     def clear(self) -> None:
+        """Zero the counts (a full reset); the open connections stay as they are."""
         for item in fields(self):
-            setattr(self, item.name, 0)
+            if item.name != "open_connections":
+                setattr(self, item.name, 0)
 
 
 @dataclass(slots=True)
