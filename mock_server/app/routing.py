@@ -30,6 +30,7 @@ from ..handlers.admin import AdminHandlers
 from ..handlers.channels import ChannelHandlers
 from ..handlers.failures import FailureHandlers
 from ..handlers.journal import JournalHandlers
+from ..handlers.limits import LimitsHandlers
 from ..handlers.s2 import S2Handlers
 from ..handlers.sessions import SessionHandlers
 from ..handlers.snapshots import SnapshotHandlers
@@ -158,6 +159,7 @@ def connexion_app(
     )
     if settings.admin_token is None:
         admin_spec.pop("security", None)
+    limits = LimitsHandlers(state.limits, state.bounds, state.channels, state.environments)
     admin = AdminHandlers(
         state.store,
         state.clock,
@@ -169,6 +171,7 @@ def connexion_app(
         seed=seed,
         admin_token_required=settings.admin_token is not None,
         failures=failures,
+        limits=limits,
     )
     # The API comes last: Connexion's routers try the last API added first.
     app.add_api(
@@ -177,6 +180,7 @@ def connexion_app(
         resolver=handler_resolver(
             admin,
             failures,
+            limits,
             JournalHandlers(state.journal, routes.operation_of),
             UiHandlers(enabled=settings.ui),
         ),

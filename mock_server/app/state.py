@@ -54,15 +54,17 @@ def build_state(settings: Settings, clock: ControllableClock | None, ids: IdSour
     limits, bounds = replace(settings.limits), BoundCounts()
     clock = clock or ControllableClock()
     ids = ids or IdSource(clock, settings.seed)
-    environments = Environments(settings.secret_keys)
+    environments = Environments(settings.secret_keys, limits=limits, bounds=bounds)
     authenticator = Authenticator(environments, clock, algorithms=behaviour.jwt_algorithms)
     store = SessionStore(
         clock,
         ids,
         refresh_trigger_config_on_cached_create=behaviour.cached_create_refreshes_trigger_config,
         deployed_edge_cursors=behaviour.edge_cursors_deployed_style,
+        limits=limits,
+        bounds=bounds,
     )
-    channels = ChannelStore(clock)
+    channels = ChannelStore(clock, limits=limits, bounds=bounds)
     realtime = Realtime(store, channels, ids, clock)
     script = Script() if settings.agent in ("off", "echo") else Script.load(Path(settings.agent))
     agent = Agent(

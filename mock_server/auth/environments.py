@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..core.ids import environment_id
-from .errors import InvalidApiKey
+from ..core.limits import BoundCounts, Limits
+from .errors import EnvironmentLimitReached, InvalidApiKey
 from .tokens import bearer_credential, public_token_claims
 
 SECRET_KEY_PATTERN: Final = re.compile(r"^tr_(dev|stg|prod|preview)_[A-Za-z0-9_-]{1,200}$")
@@ -79,9 +80,21 @@ class Environments:
     the environment of the first root key of its kind declared with it (``tr_dev_…`` for
     ``tr_dev_sk_…``), else to one of its own."""
 
-    def __init__(self, keys: Sequence[str] = ()) -> None:
-        """``keys``: ``KEY`` or ``KEY=SCOPE,SCOPE`` specs (:func:`parse_key_spec`)."""
+    def __init__(
+        self,
+        keys: Sequence[str] = (),
+        *,
+        limits: Limits | None = None,
+        bounds: BoundCounts | None = None,
+    ) -> None:
+        """``keys``: ``KEY`` or ``KEY=SCOPE,SCOPE`` specs (:func:`parse_key_spec`).
+        ``limits``: read for ``max_environments`` when a new key makes one."""
         specs = [parse_key_spec(spec) for spec in keys]
+        self.limits = limits or Limits()
+        self.bounds = bounds or BoundCounts()
+        self._by_use: set[str] = set()
+        """Keys that made their environment by being used (an open fake): the ones
+        ``max_environments`` counts, and a full reset forgets."""
         self._open = not any(scopes is None for _, scopes in specs)
         self._lock = threading.Lock()
         self._by_key: dict[str, Environment] = {}
@@ -128,25 +141,44 @@ class Environments:
             return env
 
     def forget_passing(self) -> None:
-        """Drop the restricted keys added at run time (a full reset)."""
+        """Drop the restricted keys added at run time, and the environments that keys
+        made by being used (a full reset; such a key makes its environment again, with the
+        same id, when next used)."""
         with self._lock:
             for key in self._passing:
                 self._scopes.pop(key, None)
                 self._by_key.pop(key, None)
             self._passing = set()
+            for key in self._by_use:
+                env = self._by_key.pop(key, None)
+                if env is not None and self._by_id.get(env.id) is env:
+                    del self._by_id[env.id]
+            self._by_use = set()
 
     def scopes_of(self, key: str) -> tuple[str, ...] | None:
         """A restricted key's scopes; ``None`` for a root key (it may do everything)."""
         return self._scopes.get(key)
 
-    def by_key(self, key: str) -> Environment:
+    def by_key(self, key: str, *, make: bool = True) -> Environment:
+        """The key's environment; in an open fake a new key makes one, unless not
+        ``make`` (then ``LookupError``: a caller that would ask again, such as the fast
+        lane handing the request on, leaves the making and its counting to that call)."""
         env = self._by_key.get(key)
         if env is not None:
             return env
         if not self._open or not SECRET_KEY_PATTERN.match(key):
             raise InvalidApiKey()
+        if not make:
+            raise LookupError(key)
         with self._lock:
-            return self._by_key.get(key) or self._register(key)
+            found = self._by_key.get(key)
+            if found is not None:
+                return found
+            if len(self._by_use) >= self.limits.max_environments:
+                self.bounds.refused_environments += 1
+                raise EnvironmentLimitReached(self.limits.max_environments)
+            self._by_use.add(key)
+            return self._register(key)
 
     def by_id(self, env_id: str) -> Environment | None:
         return self._by_id.get(env_id)
@@ -154,3 +186,8 @@ class Environments:
     def known(self) -> list[Environment]:
         """Every environment, once each."""
         return list(self._by_id.values())
+
+    @property
+    def made_by_use(self) -> int:
+        """Environments that keys made by being used (what ``max_environments`` counts)."""
+        return len(self._by_use)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import ApiError, ErrorReply
 from ..core.fidelity import Behaviour
+from ..core.limits import LIMIT_HEADER
 
 
 class MissingApiKey(ApiError):
@@ -66,3 +67,20 @@ class MissingScope(ApiError):
 class AdminTokenRequired(ApiError):
     status = 401
     message = "The control plane needs the --admin-token as a bearer token"
+
+
+class EnvironmentLimitReached(ApiError):
+    """A new key would make one environment more than ``--max-environments`` allows: the
+    fake's own bound, marked as such."""
+
+    status = 507
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"trigger-mock holds its maximum of {limit} environments made by new keys "
+            "(--max-environments): use a key it already knows, reset it (POST /_mock/reset) "
+            "or raise the limit (PATCH /_mock/limits)"
+        )
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        return ErrorReply(self.status, {"error": self.text}, {LIMIT_HEADER: "environments"})

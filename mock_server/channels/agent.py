@@ -38,7 +38,7 @@ from ..auth.authenticator import Authenticator
 from ..core.ids import IdSource
 from ..sessions.model import Session
 from .realtime import IN, OUT, SESSION_CLOSED, Realtime, control_headers
-from .streams import TRIM_COMMAND, Headers, Record, StreamKey, envelope
+from .records import TRIM_COMMAND, Headers, Record, StreamKey, envelope
 
 TURN_COMPLETE = "turn-complete"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..core.errors import ApiError, ErrorReply
 from ..core.fidelity import Behaviour
+from ..core.limits import LIMIT_HEADER
 
 
 class ChannelError(ApiError):
@@ -23,6 +24,23 @@ class RecordTooLarge(ChannelError):
             f"Record metered size {size} bytes exceeds the S2 per-record limit of {limit} "
             "bytes. Reduce tool-output size or split into smaller parts."
         )
+
+
+class TooManyReaders(ChannelError):
+    """``--max-sse-readers`` live readers already: the fake's own bound, marked as such;
+    the client may try again in a second."""
+
+    status = 503
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"trigger-mock is serving its maximum of {limit} live SSE readers "
+            "(--max-sse-readers): close one, or raise the limit (PATCH /_mock/limits)"
+        )
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        headers = {LIMIT_HEADER: "sse-readers", "Retry-After": "1"}
+        return ErrorReply(self.status, {"ok": False, "error": self.text}, headers)
 
 
 class AppendToClosedSession(ChannelError):

@@ -27,8 +27,9 @@ from ..core.ids import SESSION_PREFIX, IdSource
 from ..sessions.model import Session
 from ..sessions.store import SessionStore
 from .errors import AppendToClosedSession, AppendToExpiredSession, InitializeClosedSession
+from .records import CONTROL_HEADER, Headers, Record, StreamKey, envelope
 from .sanitize import strip_client_webhook_source
-from .streams import CONTROL_HEADER, ChannelStore, Headers, Record, StreamKey, envelope
+from .streams import ChannelStore
 
 IN: Final = "in"
 OUT: Final = "out"

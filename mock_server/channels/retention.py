@@ -21,7 +21,9 @@ alone for 30 days and an hour is gone, however the clock got there, and one whos
 aged out a minute ago still has its tail.
 
 Besides age, a stream lets go of records when an S2 ``trim`` command asks (always keeping
-the newest), and of part ids once the dedupe window has passed.
+the newest), when the store's memory budget needs room (:mod:`.budget`), and of part ids
+once the dedupe window has passed. Whatever the reason, a stream tells the store's
+:class:`~.budget.Meter` what it took and what it let go of.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ..core.clock import Clock
+from .budget import Meter
 
 RETENTION_MS: Final = 30 * 24 * 60 * 60 * 1000
 """How long a record is kept (the deployed basin's default retention, 30 days)."""
@@ -46,6 +49,9 @@ class Stamped(Protocol):
     @property
     def timestamp(self) -> int: ...
 
+    @property
+    def charge(self) -> int: ...
+
 
 R = TypeVar("R", bound=Stamped)
 
@@ -54,9 +60,10 @@ class Retained(Generic[R]):
     """A stream's records (oldest first), its tail and the part ids it has seen recently,
     with the rules for letting go of them."""
 
-    __slots__ = ("_parts", "empty_since", "next_seq", "records")
+    __slots__ = ("_meter", "_parts", "empty_since", "next_seq", "records")
 
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, now_ms: int, meter: Meter) -> None:
+        self._meter = meter
         self.records: list[R] = []
         self.next_seq = 0
         """The sequence number the next record gets. It is kept apart from the records,
@@ -78,12 +85,15 @@ class Retained(Generic[R]):
         """Take records just appended (numbered from :attr:`tail` on)."""
         if records:
             self.records.extend(records)
+            self._meter.added(records)
             self.next_seq = records[-1].seq_num + 1
             self.empty_since = None
 
     def restore(self, records: list[R], tail: int) -> None:
         """Take records back from a saved state; ``tail`` keeps the numbering of a stream
         whose records had all gone."""
+        self._meter.removed(self.records)
+        self._meter.added(records)
         self.records = records
         self.next_seq = max(tail, records[-1].seq_num + 1 if records else 0)
         if records:
@@ -103,7 +113,31 @@ class Retained(Generic[R]):
 
     def trim(self, earliest: int) -> None:
         """Drop the records before ``earliest``, always keeping the newest one."""
-        del self.records[: self.index_of(min(earliest, self.tail - 1))]
+        self._drop_head(self.index_of(min(earliest, self.tail - 1)))
+
+    def drop_through(self, last_seq: int, room: int, now_ms: int) -> list[R]:
+        """Let go of the oldest records numbered up to ``last_seq``, as few as free
+        ``room`` charged bytes (the memory budget); the records that went."""
+        count = freed = 0
+        for record in self.records:
+            if record.seq_num > last_seq or freed >= room:
+                break
+            count, freed = count + 1, freed + record.charge
+        gone = self._drop_head(count)
+        if gone and not self.records:
+            self.empty_since = now_ms
+        return gone
+
+    def _drop_head(self, count: int) -> list[R]:
+        gone = self.records[:count]
+        if gone:
+            del self.records[:count]
+            self._meter.removed(gone)
+        return gone
+
+    def release(self) -> None:
+        """The store forgets this stream, records and all."""
+        self._drop_head(len(self.records))
 
     def expire(self, now_ms: int) -> int:
         """Remove the records older than :data:`RETENTION_MS`; how many went. Records are
@@ -117,7 +151,7 @@ class Retained(Generic[R]):
             aged += 1
         if aged:
             last_gone = self.records[aged - 1]
-            del self.records[:aged]
+            self._drop_head(aged)
             if not self.records:  # empty since the moment its newest record aged out
                 self.empty_since = min(now_ms, last_gone.timestamp + RETENTION_MS)
         return aged

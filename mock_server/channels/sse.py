@@ -23,7 +23,8 @@ from typing import Final
 
 from ..core.jsoncodec import dump_json
 from .errors import BadTimeoutSeconds
-from .streams import Channel, ChannelStore, Record
+from .records import Record
+from .streams import Channel, ChannelStore
 
 DEFAULT_TIMEOUT_SECONDS: Final = 60
 MAX_TIMEOUT_SECONDS: Final = 600

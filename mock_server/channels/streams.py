@@ -19,27 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Final
 
 from ..core.clock import Clock
-from ..core.jsoncodec import dump_json
-from .errors import RecordTooLarge, S2SeqMismatch
+from ..core.limits import BoundCounts, Limits
+from .budget import AppendOrder, Meter
+from .errors import RecordTooLarge, S2SeqMismatch, TooManyReaders
+from .records import MAX_RECORD_BYTES, TRIM_COMMAND, Headers, Record, StreamKey, metered_bytes
 from .retention import Retained, RetainingStore
 
-MAX_RECORD_BYTES: Final = 1024 * 1024
-"""S2's per-record cap on a record's metered size."""
-RECORD_OVERHEAD_BYTES: Final = 8
 DEDUPE_WINDOW_MS: Final = 5 * 60 * 1000
 BATCH_MAX_RECORDS: Final = 1000
 BATCH_MAX_BYTES: Final = 1024 * 1024
-CONTROL_HEADER: Final = "trigger-control"
-
-Headers = tuple[tuple[str, str], ...]
-TRIM_COMMAND: Final[Headers] = (("", "trim"),)
 
 
 def _trim_point(body: str) -> int:
@@ -48,76 +41,14 @@ def _trim_point(body: str) -> int:
     return int(body) if body.isdigit() and body.isascii() else 0
 
 
-def metered_bytes(headers: Headers, body: str) -> int:
-    """S2's size of a record: 8 bytes, plus 2 per header, plus names, values and body."""
-    header_bytes = sum(2 + len(k.encode()) + len(v.encode()) for k, v in headers)
-    return RECORD_OVERHEAD_BYTES + header_bytes + len(body.encode("utf-8", "surrogatepass"))
-
-
-def envelope(data: Any, part_id: str) -> str:
-    """The record body the server writes for an appended part: ``{"data":…,"id":…}``."""
-    return dump_json({"data": data, "id": part_id}).decode("utf-8", "surrogatepass")
-
-
-class StreamKey(NamedTuple):
-    key: str
-    io: str
-    channel: str | None = None
-    """A named side channel, or ``None`` for the session's own ``.in`` / ``.out``."""
-
-    def describe(self) -> str:
-        named = f"channels/{self.channel}/" if self.channel else ""
-        return f"sessions/{self.key}/{named}{self.io}"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    seq_num: int
-    timestamp: int
-    headers: Headers
-    wire: bytes = field(repr=False)
-    """The record as S2's JSON (``seq_num``, ``timestamp``, ``headers``, ``body``): built
-    once and shared by every reader; the body is kept only in here."""
-
-    @classmethod
-    def make(cls, seq_num: int, timestamp: int, headers: Headers, body: str) -> Record:
-        wire = dump_json(
-            {
-                "seq_num": seq_num,
-                "timestamp": timestamp,
-                "headers": [list(h) for h in headers],
-                "body": body,
-            }
-        )
-        return cls(seq_num, timestamp, headers, wire)
-
-    @property
-    def body(self) -> str:
-        body = json.loads(self.wire)["body"]
-        assert isinstance(body, str)
-        return body
-
-    @property
-    def is_command(self) -> bool:
-        """S2 command records (trim, fence) carry one header with an empty name."""
-        return bool(self.headers) and self.headers[0][0] == ""
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name), None)
-
-    @property
-    def control(self) -> str | None:
-        return self.header(CONTROL_HEADER)
-
-
 class Channel(Retained[Record]):
     """One stream: its records, tail and part ids (:class:`~.retention.Retained`), and the
     live readers following it."""
 
     __slots__ = ("_waiters", "readers")
 
-    def __init__(self, now_ms: int) -> None:
-        super().__init__(now_ms)
+    def __init__(self, now_ms: int, meter: Meter) -> None:
+        super().__init__(now_ms, meter)
         self._waiters: list[asyncio.Future[None]] = []
         self.readers = 0
         """Live SSE readers holding this very object."""
@@ -162,8 +93,21 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
     """Every environment's channels. Streams come into being when first touched, and go
     as :mod:`.retention` says."""
 
-    def __init__(self, clock: Clock, *, dedupe_window_ms: int = DEDUPE_WINDOW_MS) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        limits: Limits | None = None,
+        bounds: BoundCounts | None = None,
+        dedupe_window_ms: int = DEDUPE_WINDOW_MS,
+    ) -> None:
         self.clock = clock
+        self.limits = limits or Limits()
+        """Read for ``max_record_bytes`` at each append, ``max_sse_readers`` at each read."""
+        self.bounds = bounds or BoundCounts()
+        self.meter = Meter()
+        """What every stream keeps, and what the budget dropped."""
+        self._order = AppendOrder()
         self.dedupe_window_ms = dedupe_window_ms
         self.observers: list[AppendObserver] = []
         self._lock = threading.RLock()
@@ -181,7 +125,7 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
             now = self.clock.now_ms()
             found = self._current(env_id, stream, now)
             if found is None:
-                found = Channel(now)
+                found = Channel(now, self.meter)
                 self._streams.setdefault(env_id, {})[stream] = found
             return found
 
@@ -229,6 +173,8 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
             for headers, body in items:
                 if headers == TRIM_COMMAND:
                     channel.trim(_trim_point(body))
+            self._order.appended(channel, added[-1].seq_num, self.meter.records)
+            self._fit_budget(now, spare_newest=True)
             channel._wake()
         for observer in self.observers:
             observer(env_id, stream, added)
@@ -250,6 +196,14 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
                 channel._waiters.remove(waiter)
         return channel.tail > seen_tail
 
+    def admit_reader(self) -> None:
+        """:class:`TooManyReaders` if ``max_sse_readers`` are reading already (readers
+        count from their first event, so a burst of them may pass the bound by as many as
+        start at once)."""
+        if self.live_readers >= self.limits.max_sse_readers:
+            self.bounds.refused_readers += 1
+            raise TooManyReaders(self.limits.max_sse_readers)
+
     def reader_joined(self, delta: int, channel: Channel | None = None) -> None:
         with self._lock:
             self.live_readers += delta
@@ -269,13 +223,31 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
             found = self._streams.get(env_id, {}).get(stream)
             return 0 if found is None else len(found._waiters)
 
+    def fit_budget(self) -> None:
+        """Drop the oldest records until the budget holds (it was just lowered)."""
+        with self._lock:
+            self._fit_budget(self.clock.now_ms(), spare_newest=False)
+
+    def _fit_budget(self, now_ms: int, *, spare_newest: bool) -> None:
+        budget = self.limits.max_record_bytes
+        while self.meter.bytes > budget:
+            oldest = self._order.oldest(spare_newest=spare_newest)
+            if oldest is None:
+                return
+            gone = oldest.stream.drop_through(oldest.last_seq, self.meter.bytes - budget, now_ms)
+            self.meter.dropped(gone, now_ms, budget)
+            self.changes += 1
+
     def reset(self, env_id: str | None = None) -> None:
         with self._lock:
             self.changes += 1
             if env_id is None:
                 self._streams = {}
+                self._order.clear()
+                self.meter.cleared()
             else:
-                self._streams.pop(env_id, None)
+                for channel in self._streams.pop(env_id, {}).values():
+                    channel.release()
 
     def environment_ids(self) -> list[str]:
         with self._lock:
@@ -287,3 +259,10 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
         with self._lock:
             self.channel(env_id, stream).restore(records, tail)
             self.changes += 1
+
+    def restored(self) -> None:
+        """Every stream is back (a state file): order their records by age, and hold the
+        budget, which may be lower than when they were saved."""
+        with self._lock:
+            self._order.rebuild(c for s in self._streams.values() for c in s.values())
+            self._fit_budget(self.clock.now_ms(), spare_newest=False)

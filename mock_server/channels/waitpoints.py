@@ -29,7 +29,8 @@ from ..sessions.durations import natural_duration_ms
 from ..sessions.errors import SessionNotFound
 from .errors import RunNotFound, TooManyWaitpointTags, WaitpointNotFound
 from .realtime import Realtime
-from .streams import Channel, Record, StreamKey
+from .records import Record, StreamKey
+from .streams import Channel
 
 WAITPOINT_PREFIX: Final = "waitpoint_"
 MAX_TAGS: Final = 10

@@ -20,16 +20,23 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
+
 from ..auth.environments import Environments
-from ..channels.streams import ChannelStore, Record, StreamKey
+from ..channels.records import Record, StreamKey
+from ..channels.streams import ChannelStore
 from ..core.errors import ApiError
 from ..core.ids import SESSION_PREFIX, IdSource, is_cuid
+from ..core.jsoncodec import dump_json
 from ..sessions.model import Session
 from ..sessions.snapshots import Snapshot
 from ..sessions.store import SessionStore
 
 FORMAT: Final = "trigger-mock state"
-VERSION: Final = 1
+VERSION: Final = 2
+READABLE_VERSIONS: Final = (1, 2)
+"""Version 1 stored a record as ``[seq, timestamp, headers, body]``; version 2 as S2's
+record object (``seq_num``, ``timestamp``, ``headers``, ``body``)."""
 _SESSION_FIELDS: Final = [f.name for f in fields(Session)]
 _REQUIRED_FIELDS: Final = {f.name for f in fields(Session) if f.default is MISSING}
 
@@ -38,39 +45,63 @@ class StateFileError(ValueError):
     """A state file that cannot be loaded."""
 
 
-def snapshot(store: SessionStore, channels: ChannelStore, environments: Environments) -> Any:
-    envs: dict[str, Any] = {}
+def snapshot(store: SessionStore, channels: ChannelStore, environments: Environments) -> bytes:
+    """The whole state as the file holds it. Sessions go through the JSON codec; each
+    channel record goes in as the JSON the store already keeps for it (S2's record shape),
+    so the file costs what the records cost in memory (:mod:`mock_server.channels.budget`)
+    and writing it never decodes a body."""
+    envs: dict[str, list[tuple[str, bytes]]] = {}
     for env_id, sessions in store.snapshot().items():
-        envs.setdefault(env_id, {})["sessions"] = [
-            {name: getattr(s, name) for name in _SESSION_FIELDS} for s in sessions
-        ]
-        envs[env_id]["retiredRuns"] = store.retired_runs(env_id)
-        envs[env_id]["snapshots"] = [
-            {
-                "session": internal_id,
-                "contentType": kept.content_type,
-                "storedAt": kept.stored_at,
-                "body": base64.b64encode(kept.body).decode("ascii"),
-            }
-            for internal_id, kept in store.snapshots(env_id).items()
+        kept = store.snapshots(env_id)
+        envs[env_id] = [
+            (
+                "sessions",
+                dump_json([{n: getattr(s, n) for n in _SESSION_FIELDS} for s in sessions]),
+            ),
+            ("retiredRuns", dump_json(store.retired_runs(env_id))),
+            ("snapshots", dump_json([_snapshot_entry(i, k) for i, k in kept.items()])),
         ]
     for env_id in channels.environment_ids():
-        envs.setdefault(env_id, {})["streams"] = [
+        streams = [
             {
                 "key": key.key,
                 "io": key.io,
                 "channel": key.channel,
-                "records": [
-                    [r.seq_num, r.timestamp, [list(h) for h in r.headers], r.body]
-                    for r in channel.records
-                ],
-                # Optional (older files lack it): the numbering outlives aged-out records.
+                "records": [orjson.Fragment(r.wire) for r in channel.records],
+                # The numbering outlives aged-out (and budget-dropped) records.
                 "tail": channel.tail,
             }
             for key, channel in channels.streams(env_id).items()
         ]
+        envs.setdefault(env_id, []).append(("streams", orjson.dumps(streams)))
     keys = [env.secret_key for env in environments.known()]
-    return {"format": FORMAT, "version": VERSION, "secretKeys": keys, "environments": envs}
+    environments_json = _object([(env_id, _object(parts)) for env_id, parts in envs.items()])
+    return _object(
+        [
+            ("format", dump_json(FORMAT)),
+            ("version", dump_json(VERSION)),
+            ("secretKeys", dump_json(keys)),
+            ("environments", environments_json),
+        ]
+    )
+
+
+def _session_entry(session: Session) -> dict[str, Any]:
+    return {name: getattr(session, name) for name in _SESSION_FIELDS}
+
+
+def _snapshot_entry(internal_id: str, kept: Snapshot) -> dict[str, Any]:
+    return {
+        "session": internal_id,
+        "contentType": kept.content_type,
+        "storedAt": kept.stored_at,
+        "body": base64.b64encode(kept.body).decode("ascii"),
+    }
+
+
+def _object(members: list[tuple[str, bytes]]) -> bytes:
+    """A JSON object from its members' names and already encoded values."""
+    return b"{" + b",".join(dump_json(name) + b":" + value for name, value in members) + b"}"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -96,8 +127,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 def save(
     path: Path, store: SessionStore, channels: ChannelStore, environments: Environments
 ) -> None:
-    state = snapshot(store, channels, environments)
-    write_atomically(path, json.dumps(state, separators=(",", ":")).encode())
+    write_atomically(path, snapshot(store, channels, environments))
 
 
 def _session(raw: Any, where: str) -> Session:
@@ -122,7 +152,7 @@ def load(path: Path) -> Any:
         raise StateFileError(f"{path} is not JSON ({exc}); it may be damaged") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise StateFileError(f"{path} is not a trigger-mock state file")
-    if state.get("version") != VERSION:
+    if state.get("version") not in READABLE_VERSIONS:
         raise StateFileError(f"{path} has state format version {state.get('version')!r}")
     return state
 
@@ -151,16 +181,24 @@ def restore(
                 store.put_snapshot(env_id, SESSION_PREFIX + kept["session"], snapshot)
             for stream in env.get("streams", []):
                 key = StreamKey(stream["key"], stream["io"], stream["channel"])
-                records = [
-                    Record.make(seq, at, tuple((h[0], h[1]) for h in headers), body)
-                    for seq, at, headers, body in stream["records"]
-                ]
+                records = [_record(raw) for raw in stream["records"]]
                 channels.restore(env_id, key, records, stream.get("tail", 0))
+        channels.restored()
     except (KeyError, TypeError, ValueError, AttributeError, ApiError) as exc:
         raise StateFileError(f"the state does not hold together: {exc!r}") from exc
     if newest:
         ids.resume_after(newest)
     return count
+
+
+def _record(raw: Any) -> Record:
+    if isinstance(raw, dict):  # version 2
+        seq, at, headers, body = raw["seq_num"], raw["timestamp"], raw["headers"], raw["body"]
+    else:
+        seq, at, headers, body = raw
+    if not all(isinstance(v, int) for v in (seq, at)) or not isinstance(body, str):
+        raise ValueError(f"not a record: {raw!r:.200}")
+    return Record.make(seq, at, tuple((str(h[0]), str(h[1])) for h in headers), body)
 
 
 class StateSaver:
@@ -192,8 +230,20 @@ class StateSaver:
         self._saved = version
         return True
 
+    async def save_changed(self) -> bool:
+        """:meth:`save_if_changed` with the file written (and fsynced) in a worker thread:
+        the state is taken on the event loop, so it is consistent, and the disk's time is
+        not the server's."""
+        version = self._version()
+        if version == self._saved:
+            return False
+        data = snapshot(*self._parts)
+        await asyncio.to_thread(write_atomically, self.path, data)
+        self._saved = version
+        return True
+
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.interval)
-            self.save_if_changed()
+            await self.save_changed()

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..channels.agent import Agent
 from ..channels.realtime import Realtime, control_headers
-from ..channels.streams import Headers, StreamKey, envelope
+from ..channels.records import Headers, StreamKey, envelope
 from ..core.errors import BadControlRequest
 from ..core.ids import IdSource
 

@@ -35,7 +35,7 @@ import yaml
 
 from ..auth.environments import SECRET_KEY_PATTERN, Environments, restricted_scopes
 from ..channels.realtime import Realtime
-from ..channels.streams import StreamKey
+from ..channels.records import StreamKey
 from ..core.errors import ApiError, Issue, join_path
 from ..core.ids import SESSION_PREFIX, is_cuid
 from ..core.jsoncodec import exact_orjson
@@ -122,6 +122,7 @@ class Seed:
                         announce=False,
                         session_id=entry.get("id"),
                         run_id=entry.get("currentRunId"),
+                        capped=False,
                     ).session
                 except (ApiError, ValueError) as exc:
                     where = f"environments.{key}.sessions[{n}]"

@@ -13,7 +13,7 @@ import json
 from typing import Any, Final
 
 from ..channels.realtime import IN, Realtime
-from ..channels.streams import Record, StreamKey
+from ..channels.records import Record, StreamKey
 from ..core.times import iso_ms
 from ..sessions.errors import SessionNotFound
 

@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Final
 
+LIMIT_HEADER: Final = "x-trigger-mock-limit"
+"""On an answer a bound gave (not the API): which bound, e.g. ``sessions``."""
 MIB: Final = 1024 * 1024
 DEFAULT_MAX_RECORD_BYTES: Final = 256 * MIB
 DEFAULT_MAX_SESSIONS: Final = 1_000_000

@@ -30,6 +30,7 @@ from ..sessions.browse import DEFAULT_SORT, Browsed, BrowseQuery
 from ..sessions.model import SessionStatus
 from ..sessions.store import SessionStore
 from .failures import FailureHandlers
+from .limits import LimitsHandlers
 
 
 def _clock_wire(state: ClockState) -> dict[str, Any]:
@@ -55,8 +56,10 @@ class AdminHandlers:
         seed: Seed | None = None,
         admin_token_required: bool,
         failures: FailureHandlers,
+        limits: LimitsHandlers,
     ) -> None:
         self.failures = failures
+        self.limits = limits
         self.journal = journal
         self.seed = seed
         self.realtime = realtime
@@ -80,6 +83,7 @@ class AdminHandlers:
                 "liveReaders": self.realtime.channels.live_readers,
                 "faults": len(self.failures.book.rules()),
                 "rateLimit": self.failures.limiter.describe()["policy"],
+                **self.limits.health(),
             }
         )
 
@@ -91,6 +95,7 @@ class AdminHandlers:
             self.journal.clear()
             self.clock.reset()
             self.failures.reset()
+            self.limits.reset()
             self.environments.forget_passing()
             if self.seed is not None:  # reset is a rebuild: back to the seeded state
                 self.seed.apply(self.realtime, self.environments)

@@ -95,6 +95,7 @@ class ChannelHandlers:
         headers = request.headers
         timeout = parse_timeout_seconds(headers.get("timeout-seconds"))
         channels = self.realtime.channels
+        channels.admit_reader()
         stream = channels.channel(env_id, target.stream)
         start = parse_last_event_id(headers.get("last-event-id"))
         if start is None:

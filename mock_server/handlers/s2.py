@@ -21,7 +21,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..channels.errors import S2BadRequest, S2UnknownStream
-from ..channels.streams import TRIM_COMMAND, ChannelStore, Headers, StreamKey
+from ..channels.records import TRIM_COMMAND, Headers, StreamKey
+from ..channels.streams import ChannelStore
 from ..core.errors import ApiError
 from ..core.jsoncodec import dump_json
 from ..http.headers import media_type

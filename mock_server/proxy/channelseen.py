@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from ..channels.realtime import IN
+from ..channels.records import CONTROL_HEADER, TRIM_COMMAND, envelope
 from ..channels.sanitize import strip_client_webhook_source
-from ..channels.streams import CONTROL_HEADER, TRIM_COMMAND, envelope
 from ..control.records import record_items
 from ..core.errors import ApiError
 from .cassette import Interaction

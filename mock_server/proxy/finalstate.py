@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from ..channels.realtime import SESSION_CLOSED
-from ..channels.streams import CONTROL_HEADER, TRIM_COMMAND, envelope
+from ..channels.records import CONTROL_HEADER, TRIM_COMMAND, envelope
 from .channelseen import FILLER
 from .comparison import compare_json, compare_records
 from .eventstream import StreamRecord

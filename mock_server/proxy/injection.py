@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 from ..channels.realtime import SESSION_CLOSED
-from ..channels.streams import CONTROL_HEADER
+from ..channels.records import CONTROL_HEADER
 from .cassette import Cassette, Interaction
 from .channelseen import FILLER, SeenChannel, part_id_of
 from .idmap import IdMap

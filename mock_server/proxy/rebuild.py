@@ -20,7 +20,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs, unquote
 
 from ..channels.realtime import IN, SESSION_CLOSED
-from ..channels.streams import CONTROL_HEADER
+from ..channels.records import CONTROL_HEADER
 from .cassette import Interaction
 from .channelseen import FILLER, SeenChannel
 from .owners import Owners

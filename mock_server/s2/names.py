@@ -16,7 +16,7 @@ from typing import Final
 from urllib.parse import quote, unquote
 
 from ..auth.environments import Environment, Environments
-from ..channels.streams import StreamKey
+from ..channels.records import StreamKey
 
 S2_BASIN: Final = "trigger-mock"
 S2_BASE_PATH: Final = "/s2/v1"

@@ -3,17 +3,27 @@
 - requests it cannot even parse (bytes that are not HTTP, non-ASCII request targets, a
   non-numeric ``Content-Length``) are answered in the API's error shape too;
 - each request's scope state carries its connection (``trigger_mock.connection``), so injected
-  faults can reset, close or cut it (:mod:`mock_server.http.failures.connection`)."""
+  faults can reset, close or cut it (:mod:`mock_server.http.failures.connection`);
+- with :func:`protocol_class`, connections are bounded (:mod:`.connection_bounds`): how many
+  are open at once, how long one may take to send a request's header (uvicorn waits
+  forever once a byte has come, and from the start on a new connection), and how long an
+  idle one is kept, each read from the fake's ``Limits`` when it applies."""
 
 from __future__ import annotations
 
 import asyncio
+from asyncio import TimerHandle
+from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from ..core.jsoncodec import dump_json
+from ..core.limits import BoundCounts, Limits
 from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
+from .connection_bounds import ConnectionGuard
 
 
 class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
@@ -24,8 +34,12 @@ class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
         self.app_state = {**self.app_state, CONNECTION_KEY: Connection(transport)}
 
     def send_400_response(self, msg: str) -> None:
+        self.send_json_error(400, msg)
+
+    def send_json_error(self, status: int, msg: str) -> None:
+        """Answer ``{"error": msg}`` with ``status`` outside any request cycle, and close."""
         body = dump_json({"error": msg})
-        content = [b"HTTP/1.1 400 Bad Request\r\n"]
+        content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(
@@ -39,3 +53,136 @@ class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(content))
         self.transport.close()
+
+
+class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
+    """The protocol with the connection bounds; :func:`protocol_class` makes the concrete
+    class, holding one server's :class:`ConnectionGuard`.
+
+    The header deadline runs while the connection waits for a request's header: from the
+    moment it opens, and again from each answer that leaves nothing queued behind it. It
+    stops when a header is complete, so a request in flight (a long SSE read) is never
+    cut. When it passes:
+
+    - with part of a header received, or on a connection that never sent a request, the
+      answer is a ``408`` in the API's error shape and the connection closes;
+    - on a keep-alive connection with nothing of the next request yet, it is idle, and
+      uvicorn's keep-alive timer (``keep_alive_timeout``) closes it; a request starting
+      later gets a full deadline of its own from its first byte.
+    """
+
+    guard: ClassVar[ConnectionGuard]
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._admitted = False
+        self._awaiting_header = False
+        self._header_begun = False
+        self._header_timer: TimerHandle | None = None
+
+    # uvicorn arms its keep-alive timer with this attribute; read at that moment, the
+    # Limits value in force applies (uvicorn's start-up value is not used).
+    @property  # type: ignore[override]
+    def timeout_keep_alive(self) -> float:
+        return self.guard.keep_alive_timeout
+
+    @timeout_keep_alive.setter
+    def timeout_keep_alive(self, value: float) -> None:
+        pass
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if not self.guard.admit():
+            Connection(transport).reset()
+            return
+        self._admitted = True
+        self._wait_for_header()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        if self._admitted:
+            self._admitted = False
+            self.guard.release()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_header and self._header_timer is None:
+            self._start_header_timer()  # the deadline passed while the connection idled
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_begun = True
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_header = self._header_begun = False
+        self._stop_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        nothing_queued = not self.pipeline
+        super().on_response_complete()
+        if nothing_queued and not self.transport.is_closing():
+            self._wait_for_header()
+
+    def handle_websocket_upgrade(self) -> None:
+        # The WebSocket protocol takes the transport over, and this one hears no more of it.
+        self._stop_header_timer()
+        if self._admitted:
+            self._admitted = False
+            self.guard.release()
+        super().handle_websocket_upgrade()
+
+    def timeout_keep_alive_handler(self) -> None:
+        if not self.transport.is_closing():
+            self.guard.idle_closed()
+        super().timeout_keep_alive_handler()
+
+    def _wait_for_header(self) -> None:
+        self._awaiting_header = True
+        self._stop_header_timer()
+        self._start_header_timer()
+
+    def _start_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.guard.header_timeout, self._header_late)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_late(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or not self._awaiting_header:
+            return
+        first_request = self.cycle is None
+        if not (first_request or self._header_begun):
+            if self.timeout_keep_alive_task is not None:
+                return  # idle: the keep-alive timer has it
+            # Bytes came that began no request (the rest of a body answered early, stray
+            # line ends): nothing to answer, and no reason to wait on.
+            self.guard.header_timed_out()
+            self.transport.close()
+            return
+        self.guard.header_timed_out()
+        seconds = self.guard.header_timeout
+        self.send_json_error(
+            408, f"Request header timeout: no complete request header within {seconds:g} s"
+        )
+
+
+def protocol_class(limits: Limits, bounds: BoundCounts) -> type[BoundedHttpToolsProtocol]:
+    """The protocol class for one server, bounded by ``limits`` and counting in ``bounds``
+    (both shared with the app's state, so the control plane sees and changes them)."""
+    made = ConnectionGuard(limits, bounds)
+
+    class ServerProtocol(BoundedHttpToolsProtocol):
+        guard = made
+
+    return ServerProtocol

@@ -77,7 +77,26 @@ async def _serve_all(server: uvicorn.Server, mock: MockApp, settings: Settings) 
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config as HypercornConfig
 
-    s2_config = HypercornConfig()
+    limits = mock.state.limits
+
+    class S2Config(HypercornConfig):
+        """hypercorn's settings, its keep-alive timeout read from the fake's ``Limits``
+        each time it is armed. hypercorn arms it from a connection's start and after each
+        answer until the next request's header is whole (HTTP/1.1) or a stream opens
+        (HTTP/2), so it also bounds a header that never completes; an open HTTP/2 stream
+        (the SDK's append session) stops it."""
+
+        @property
+        def keep_alive_timeout(self) -> float:
+            return limits.keep_alive_timeout
+
+        @keep_alive_timeout.setter
+        def keep_alive_timeout(self, value: float) -> None:
+            pass
+
+    s2_config = S2Config()
+    # No read_timeout: it would cut an HTTP/2 connection whose client is only waiting on
+    # an open stream. h11_max_incomplete_size (16 KiB) already bounds a header's size.
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     s2_config.bind = [f"{host}:{settings.s2_port}"]
     s2_config.accesslog = None

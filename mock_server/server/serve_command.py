@@ -255,11 +255,13 @@ def serve(settings: Settings) -> int:
         logger.info(
             "S2 endpoint for the SDK's writers also on port %d (HTTP/1.1 + h2c)", settings.s2_port
         )
-    from .protocol import JsonErrorsHttpToolsProtocol
+    from .connection_bounds import raise_open_file_limit
+    from .protocol import protocol_class
 
+    raise_open_file_limit(mock.state.limits.max_connections)
     config = uvicorn.Config(
         mock,
-        http=JsonErrorsHttpToolsProtocol,
+        http=protocol_class(mock.state.limits, mock.state.bounds),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import ApiError, ErrorReply
 from ..core.fidelity import Behaviour
+from ..core.limits import LIMIT_HEADER
 
 
 class SessionNotFound(ApiError):
@@ -47,3 +48,19 @@ class EndAndContinueRefused(ApiError):
 class CallingRunNotFound(ApiError):
     status = 404
     message = "callingRunId not found in this environment"
+
+
+class SessionLimitReached(ApiError):
+    """The fake's own bound (``--max-sessions``), not the API's: the answer says so in a
+    header, so a proxy or a test can tell it from the API."""
+
+    status = 507
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"trigger-mock holds its maximum of {limit} sessions (--max-sessions): reset it "
+            "(POST /_mock/reset) or raise the limit (PATCH /_mock/limits)"
+        )
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        return ErrorReply(self.status, {"error": self.text}, {LIMIT_HEADER: "sessions"})

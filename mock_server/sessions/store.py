@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from ..core.clock import Clock
 from ..core.ids import SESSION_PREFIX, IdSource, is_cuid
+from ..core.limits import BoundCounts, Limits
 from .browse import Browsed, BrowseQuery, browse
 from .environment import EnvironmentState
 from .errors import (
@@ -25,6 +26,7 @@ from .errors import (
     ExternalIdImmutable,
     SessionClosed,
     SessionExpired,
+    SessionLimitReached,
 )
 from .events import SessionEvents
 from .listing import ListQuery, Page, paginate
@@ -42,8 +44,14 @@ class SessionStore:
         *,
         refresh_trigger_config_on_cached_create: bool = False,
         deployed_edge_cursors: bool = False,
+        limits: Limits | None = None,
+        bounds: BoundCounts | None = None,
     ) -> None:
         self.clock = clock
+        self.limits = limits or Limits()
+        """Read for ``max_sessions`` at each create."""
+        self.bounds = bounds or BoundCounts()
+        self._total = 0
         self.ids = ids
         self._refresh_cached = refresh_trigger_config_on_cached_create
         self._deployed_edges = deployed_edge_cursors
@@ -79,12 +87,14 @@ class SessionStore:
         announce: bool = True,
         session_id: str | None = None,
         run_id: str | None = None,
+        capped: bool = True,
     ) -> Created:
         """Create, or return the open session with the same externalId. ``announce``
         ``False`` keeps a new session from the ``created`` listeners (a seed file's).
         ``session_id`` and ``run_id`` give a new session those ids instead of fresh ones (a
         seed file keeping a recording's ids); a ``session_id`` the environment already
-        holds is a ``ValueError``."""
+        holds is a ``ValueError``. A new session beyond ``max_sessions`` is refused unless
+        not ``capped`` (a seed file's)."""
         external_id = new.external_id
         with self._lock:
             env = self._env(env_id)
@@ -100,6 +110,9 @@ class SessionStore:
                 return Created(existing, is_cached=True)
             if new.expires_at is not None and new.expires_at < now:
                 raise SessionExpired()
+            if capped and self._total >= self.limits.max_sessions:
+                self.bounds.refused_sessions += 1
+                raise SessionLimitReached(self.limits.max_sessions)
             session = Session(
                 internal_id=self._new_id(env, session_id),
                 external_id=external_id,
@@ -114,6 +127,7 @@ class SessionStore:
                 updated_at=now,
             )
             env.add(session)
+            self._total += 1
             self.changes += 1
         if announce:
             self.events.tell(self.events.created, env_id, session)
@@ -264,6 +278,7 @@ class SessionStore:
         nothing happened to it."""
         with self._lock:
             self._env(env_id).add(session)
+            self._total += 1
             self.changes += 1
 
     def adopt_runs(self, env_id: str, retired_runs: Iterable[str]) -> None:
@@ -282,8 +297,10 @@ class SessionStore:
             self.changes += 1
             if env_id is not None:
                 dropped = self._environments.pop(env_id, None)
-                return 0 if dropped is None else len(dropped.sessions)
-            count = self.count()
+                gone = 0 if dropped is None else len(dropped.sessions)
+                self._total -= gone
+                return gone
+            count, self._total = self._total, 0
             self._environments = {}
             self._strings = {}
             self.ids.reset()
@@ -293,7 +310,7 @@ class SessionStore:
         with self._lock:
             if env_id is not None:
                 return len(self._seen(env_id).sessions)
-            return sum(len(e.sessions) for e in self._environments.values())
+            return self._total
 
     def environment_ids(self) -> list[str]:
         """Environments that have stored sessions since the last reset."""

@@ -95,7 +95,7 @@ async def test_the_state_file_keeps_the_tail_but_not_aged_records(
     older = json.loads(path.read_text())  # as an older fake wrote it: no tail
     for env in older["environments"].values():
         for stream in env.get("streams", []):
-            assert [r[0] for r in stream["records"]] == [0, 1]
+            assert [r["seq_num"] for r in stream["records"]] == [0, 1]
             del stream["tail"]
     state.clock.advance(30 * DAY + 60)  # no control plane, so no sweep: saving removes them
     save(path, state.store, state.channels, state.environments)

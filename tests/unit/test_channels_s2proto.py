@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from mock_server.channels.errors import RecordTooLarge, S2SeqMismatch
-from mock_server.channels.streams import BATCH_MAX_RECORDS, ChannelStore, StreamKey, metered_bytes
+from mock_server.channels.records import StreamKey, metered_bytes
+from mock_server.channels.streams import BATCH_MAX_RECORDS, ChannelStore
 from mock_server.core.clock import ControllableClock
 from mock_server.s2.names import header_value, parse_stream_name, stream_name
 from mock_server.s2.proto import (

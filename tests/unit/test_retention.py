@@ -7,9 +7,10 @@ import asyncio
 
 import pytest
 
+from mock_server.channels.records import StreamKey
 from mock_server.channels.retention import DELETE_ON_EMPTY_MS, RETENTION_MS
 from mock_server.channels.sse import Follow
-from mock_server.channels.streams import ChannelStore, StreamKey
+from mock_server.channels.streams import ChannelStore
 from mock_server.core.clock import ControllableClock
 
 ENV = "cenv"
