@@ -50,9 +50,9 @@ class Authenticator:
         self._clock = clock
         self._algorithms = algorithms
 
-    def secret_key(self, credential: str, *, make: bool = True) -> Principal:
-        """The principal of a secret key (``make``: see :meth:`Environments.by_key`)."""
-        env = self.environments.by_key(credential, make=make)
+    def secret_key(self, credential: str, *, counted: bool = True) -> Principal:
+        """The principal of a secret key (``counted``: see :meth:`Environments.by_key`)."""
+        env = self.environments.by_key(credential, counted=counted)
         scopes = self.environments.scopes_of(credential)
         ability = Ability.everything() if scopes is None else Ability(scopes)
         return Principal(env, ability, is_public_token=False)

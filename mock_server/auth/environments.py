@@ -159,23 +159,21 @@ class Environments:
         """A restricted key's scopes; ``None`` for a root key (it may do everything)."""
         return self._scopes.get(key)
 
-    def by_key(self, key: str, *, make: bool = True) -> Environment:
-        """The key's environment; in an open fake a new key makes one, unless not
-        ``make`` (then ``LookupError``: a caller that would ask again, such as the fast
-        lane handing the request on, leaves the making and its counting to that call)."""
+    def by_key(self, key: str, *, counted: bool = True) -> Environment:
+        """The key's environment; in an open fake a new key makes one, up to
+        ``max_environments``. A refusal beyond it is counted unless not ``counted`` (a
+        caller that hands the request on to be asked again, as the fast lane does)."""
         env = self._by_key.get(key)
         if env is not None:
             return env
         if not self._open or not SECRET_KEY_PATTERN.match(key):
             raise InvalidApiKey()
-        if not make:
-            raise LookupError(key)
         with self._lock:
             found = self._by_key.get(key)
             if found is not None:
                 return found
             if len(self._by_use) >= self.limits.max_environments:
-                self.bounds.refused_environments += 1
+                self.bounds.refused_environments += counted
                 raise EnvironmentLimitReached(self.limits.max_environments)
             self._by_use.add(key)
             return self._register(key)

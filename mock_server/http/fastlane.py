@@ -243,7 +243,7 @@ class FastLane:
             receive = recording.replay()
         query = QueryParams(scope["query_string"]) if lane.has_query else None
         try:
-            principal = self.authenticator.secret_key(credential, make=False)
+            principal = self.authenticator.secret_key(credential, counted=False)
             path = lane.uri_parser.resolve_path(path_params)
             resolved = {} if query is None else _resolve_query(lane.uri_parser, query)
             if lane.operation.parameters:

@@ -76,6 +76,27 @@ class RateLimit:
 
 
 @dataclass
+class BoundsSet:
+    """Bounds a test changed (:meth:`TriggerMock.limit`); as a context manager, the values
+    before the change return on leaving the block."""
+
+    mock: TriggerMock
+    previous: dict[str, Any]
+    current: dict[str, Any]
+
+    def __enter__(self) -> BoundsSet:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.mock._control("PATCH", "/_mock/limits", self.previous)
+
+
+@dataclass
 class TriggerMock:
     """One test's view of a served fake: its URL, a secret key (an environment of its
     own), and the control plane: reset, clock, scripted ``.out`` records, the journal."""
@@ -252,3 +273,21 @@ class TriggerMock:
         previous = self._control("GET", "/_mock/rate-limit")["policy"]
         self._control("PUT", "/_mock/rate-limit", {"policy": policy})
         return RateLimit(self, previous)
+
+    def limits(self) -> dict[str, Any]:
+        """The bounds in force (``maxRecordBytes``, ``maxSessions``, … as
+        ``GET /_mock/limits`` gives them)."""
+        return dict(self._control("GET", "/_mock/limits"))
+
+    def limit(self, **bounds: float) -> BoundsSet:
+        """Change bounds, by their wire names: ``mock.limit(maxSessions=3)``. As a context
+        manager, the earlier values come back on leaving the block (a full reset brings
+        back the start-up ones)."""
+        before = self.limits()
+        current = self._control("PATCH", "/_mock/limits", bounds)
+        return BoundsSet(self, {name: before[name] for name in bounds}, dict(current))
+
+    def health(self) -> dict[str, Any]:
+        """``GET /_mock/health``: with ``records`` (kept, dropped by the budget) and
+        ``bounds`` (what the bounds turned away)."""
+        return dict(self._control("GET", "/_mock/health"))

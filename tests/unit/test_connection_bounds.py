@@ -71,7 +71,8 @@ class Served:
     """One server's protocol class, its limits and counts, and connections to it."""
 
     def __init__(self, app: Callable[..., Any], **limits: Any) -> None:
-        self.config = uvicorn.Config(app, log_level="warning")
+        # uvicorn's own keep-alive setting, far off: the Limits value must be the one used.
+        self.config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=600)
         self.limits = Limits(**{"header_timeout": SHORT, "keep_alive_timeout": 5.0, **limits})
         self.bounds = BoundCounts()
         self.protocol = protocol_class(self.limits, self.bounds)
@@ -89,10 +90,13 @@ class Served:
         return protocol, transport
 
 
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.005)
+async def until(check: Callable[[], bool]) -> None:
+    """Poll ``check`` for up to five seconds."""
+    for _ in range(1000):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("not within five seconds")
 
 
 def is_408(written: bytes) -> bool:

@@ -1,0 +1,261 @@
+"""Connection bounds on a served fake, over raw sockets: a request header has a deadline
+(``--header-timeout``), an idle keep-alive connection goes (``--keep-alive-timeout``), and
+the connections open at once are capped (``--max-connections``), while requests in flight,
+long SSE reads and pipelined requests are left alone. Timing bounds here are generous on
+purpose: they tell "closed by the bound" from "held forever", nothing finer."""
+
+from __future__ import annotations
+
+import json
+import resource
+import selectors
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mock_server.testing import MockServer
+from tests.support import new_key, session_body
+
+pytestmark = pytest.mark.subprocess
+
+HALF_HEADER = b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\n"
+HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n"
+PROBE = 1_500  # half-header connections in the probe
+PATIENCE = 30.0  # seconds: far beyond any bound under test
+
+
+class Raw:
+    """One client socket speaking HTTP/1.1 by hand."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def more(self) -> bytes:
+        """Read what has come (``b""`` at the end)."""
+        data = self.sock.recv(65536)
+        self.buffer += data
+        return data
+
+    def response(self) -> tuple[int, dict[str, str], bytes]:
+        """The next answer with a ``Content-Length`` (status, headers, body)."""
+        while b"\r\n\r\n" not in self.buffer:
+            assert self.more(), f"closed before an answer: {self.buffer!r}"
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+        length = int(headers["content-length"])
+        while len(self.buffer) < length:
+            assert self.more(), "closed in the middle of a body"
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(lines[0].split()[1]), headers, body
+
+    def until(self, wanted: bytes) -> None:
+        while wanted not in self.buffer:
+            assert self.more(), f"closed before {wanted!r} came: {self.buffer!r}"
+
+    def rest(self) -> bytes:
+        """Everything until the server closes (a reset fails the test)."""
+        while self.more():
+            pass
+        return self.buffer
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def is_header_timeout(answer: bytes) -> bool:
+    """The 408 the fake sends when a header is late, in the API's error shape."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().lower().split("\r\n")
+    return (
+        lines[0].startswith("http/1.1 408 ")
+        and "content-type: application/json; charset=utf-8" in lines
+        and "connection: close" in lines
+        and "header timeout" in json.loads(body)["error"]
+    )
+
+
+def log_lines(fake: MockServer, text: str) -> list[str]:
+    return [line for line in fake.output().splitlines() if text in line]
+
+
+def wait_for(check: Any, timeout: float = PATIENCE) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the patience"
+        time.sleep(0.05)
+
+
+def enough_open_files(count: int) -> None:
+    """Raise this process's soft limit on open files to ``count`` if it is lower (the
+    served fake inherits it, and raises its own as it needs)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count:
+        assert hard == resource.RLIM_INFINITY or hard >= count, f"ulimit -Hn below {count}"
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, hard))
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[MockServer]:
+    with MockServer("--header-timeout", "1", "--keep-alive-timeout", "3") as served:
+        yield served
+
+
+def test_half_headers_by_the_thousand_time_out_while_others_are_served() -> None:
+    enough_open_files(PROBE + 512)
+    with MockServer("--header-timeout", "3", "--max-connections", str(PROBE + 500)) as fake:
+        started = time.monotonic()
+        hanging = []
+        for _ in range(PROBE):
+            raw = Raw(fake.port)
+            raw.send(HALF_HEADER)
+            hanging.append(raw)
+        opened = time.monotonic() - started
+        status, created = fake.call("POST", "/api/v1/sessions", session_body(), token=new_key())
+        served = time.monotonic() - started
+        assert status == 201 and created["id"].startswith("session_")
+
+        answers: dict[int, bytes] = {}
+        with selectors.DefaultSelector() as waiting:
+            for raw in hanging:
+                raw.sock.setblocking(False)
+                waiting.register(raw.sock, selectors.EVENT_READ, raw)
+            deadline = time.monotonic() + 3 + PATIENCE
+            while len(answers) < PROBE and time.monotonic() < deadline:
+                for key, _ in waiting.select(timeout=1):
+                    raw = key.data
+                    if not raw.more():
+                        answers[id(raw)] = raw.buffer
+                        waiting.unregister(raw.sock)
+        closed = time.monotonic() - started
+        print(
+            f"{PROBE} half headers sent in {opened:.2f}s; another client served at "
+            f"{served:.2f}s; all answered 408 and closed at {closed:.2f}s"
+        )
+        for raw in hanging:
+            raw.close()
+        assert len(answers) == PROBE, f"{PROBE - len(answers)} still open after {closed:.0f}s"
+        assert all(is_header_timeout(answer) for answer in answers.values())
+        # Served as before, and the 1,500 timeouts logged in a few lines, not 1,500.
+        assert fake.call("GET", "/_mock/health")[0] == 200
+        assert 1 <= len(log_lines(fake, "(header_timeout)")) <= closed + 2
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
+    fake: MockServer,
+) -> None:
+    started = time.monotonic()
+    raw = Raw(fake.port)
+    answer = raw.rest()
+    assert time.monotonic() - started >= 0.9  # the deadline, not a refusal
+    assert is_header_timeout(answer)
+
+
+def test_half_a_header_is_answered_408_and_closed(fake: MockServer) -> None:
+    raw = Raw(fake.port)
+    raw.send(HALF_HEADER)
+    assert is_header_timeout(raw.rest())
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(
+    fake: MockServer,
+) -> None:
+    raw = Raw(fake.port)
+    raw.send(HEALTH)
+    assert raw.response()[0] == 200
+    answered = time.monotonic()
+    # Idle past the header timeout (1 s), it is closed at the keep-alive timeout (3 s)
+    # with nothing sent: no 408 for a request that never began.
+    assert raw.rest() == b""
+    assert time.monotonic() - answered >= 2
+
+
+def test_a_long_sse_read_outlives_the_header_timeout(fake: MockServer) -> None:
+    key = new_key()
+    status, created = fake.call("POST", "/api/v1/sessions", session_body(), token=key)
+    assert status == 201
+    path = f"/realtime/v1/sessions/{created['id']}/out"
+    raw = Raw(fake.port)
+    raw.send(
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+        "Accept: text/event-stream\r\nTimeout-Seconds: 60\r\n\r\n".encode()
+    )
+    raw.until(b"\r\n\r\n")
+    assert raw.buffer.startswith(b"HTTP/1.1 200 ") and b"text/event-stream" in raw.buffer
+    time.sleep(2.5)  # well past the header timeout
+    appended = fake.call("POST", path + "/append", {"said": "still here"}, token=key)
+    assert appended[0] == 200
+    raw.until(b"still here")  # the stream is still open and delivering
+    raw.close()
+
+
+def test_pipelined_requests_are_answered_in_order(fake: MockServer) -> None:
+    key = new_key()
+    create = json.dumps(session_body(externalId="piped")).encode()
+    post = (
+        f"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(create)}\r\n\r\n"
+    ).encode() + create
+    get = f"GET /api/v1/sessions/piped HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n"
+    raw = Raw(fake.port)
+    raw.send(post + HEALTH + get.encode())
+    first, second, third = raw.response(), raw.response(), raw.response()
+    assert first[0] == 201 and second[0] == 200 and third[0] == 200
+    assert json.loads(third[2])["id"] == json.loads(first[2])["id"]
+    raw.send(HEALTH)  # still kept alive
+    assert raw.response()[0] == 200
+    raw.close()
+
+
+def refused(port: int) -> bool:
+    """Whether a new connection is closed at once with no answer (a reset or an EOF)."""
+    raw = Raw(port)
+    try:
+        raw.send(HEALTH)
+        return raw.rest() == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        raw.close()
+
+
+def test_connections_beyond_the_cap_are_closed_as_they_open() -> None:
+    cap = 20
+    with MockServer(
+        "--max-connections", str(cap), "--header-timeout", "60", "--keep-alive-timeout", "60"
+    ) as fake:
+        held = []
+        for _ in range(cap):
+            raw = Raw(fake.port)
+            raw.send(HEALTH)
+            assert raw.response()[0] == 200  # admitted: served, and kept alive
+            held.append(raw)
+        started = time.monotonic()
+        assert refused(fake.port)
+        assert time.monotonic() - started < PATIENCE / 2  # at once, not at a timeout
+        wait_for(lambda: log_lines(fake, f"refused a connection: {cap} are open"))
+
+        held.pop().close()  # one goes: a new one is let in
+
+        def one_more_served() -> bool:
+            raw = Raw(fake.port)
+            try:
+                raw.send(HEALTH)
+                if raw.response()[0] == 200:
+                    held.append(raw)
+                    return True
+            except (AssertionError, ConnectionResetError, BrokenPipeError):
+                raw.close()
+            return False
+
+        wait_for(one_more_served)
+        assert refused(fake.port)  # and the cap holds again
+        for raw in held:
+            raw.close()
