@@ -8,6 +8,7 @@ records are told apart by their sequence numbers, which the answers give.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from typing import Any
@@ -282,6 +283,4 @@ async def writer(t: Traffic, written: Bucket, *, s2: bool) -> None:
 
 
 def _canonical(metadata: Any) -> str:
-    import json
-
     return json.dumps(metadata, sort_keys=True)

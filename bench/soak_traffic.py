@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,9 +57,12 @@ class Tally:
             self.anomalies.append(text)
 
     def answer(self, op: str, response: httpx.Response) -> None:
-        status = response.status_code
+        body = response.content if _read(response) else b""
+        self.status(op, response.status_code, response.headers, body)
+
+    def status(self, op: str, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
         self.ops[op][str(status)] += 1
-        fault, limit = response.headers.get(FAULT), response.headers.get(LIMIT)
+        fault, limit = headers.get(FAULT), headers.get(LIMIT)
         if fault is not None:
             self.injected[f"{op} {status}"] += 1
         elif limit is not None and status >= 500:
@@ -67,8 +70,8 @@ class Tally:
         elif status >= 500:
             self.server_errors[f"{op} {status}"] += 1
             if len(self.server_error_samples) < 20:
-                body = response.content[:200].decode(errors="replace") if _read(response) else ""
-                self.server_error_samples.append(f"{op} {status} {body}")
+                sample = body[:200].decode(errors="replace")
+                self.server_error_samples.append(f"{op} {status} {sample}")
 
     def failed(self, op: str, error: BaseException, start: float) -> Failure:
         kind = type(error).__name__

@@ -40,7 +40,7 @@ def test_a_record_counts_its_json_and_its_bookkeeping() -> None:
 
 def test_the_oldest_records_across_streams_go_first() -> None:
     channels, clock = store(budget=5 * cost())
-    for n in range(3):  # a0 b0 a1 b1 a2 b2, in that order
+    for _ in range(3):  # a0 b0 a1 b1 a2 b2, in that order
         channels.append(ENV, A, [((), BODY)])
         clock.advance(1)
         channels.append(ENV, B, [((), BODY)])
