@@ -47,7 +47,7 @@ async def test_a_create_beyond_max_sessions_is_a_507_that_changes_nothing() -> N
 
 async def test_new_keys_beyond_max_environments_are_refused_and_a_reset_frees_them() -> None:
     mock = create_app(Settings(limits=Limits(max_environments=2)))
-    transport = httpx.ASGITransport(mock)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(mock)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
 
         async def list_with(key: str) -> httpx.Response:
