@@ -10,6 +10,7 @@ acknowledged before it may not.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import statistics
@@ -63,7 +64,9 @@ class SessionBook:
     def seen(self, at: float, row: Mapping[str, Any]) -> None:
         self.events.append(Event(at, True, content_of(row), closure_of(row)))
 
-    def tried(self, at: float, content: Content | None = None, closure: Closure | None = None) -> None:
+    def tried(
+        self, at: float, content: Content | None = None, closure: Closure | None = None
+    ) -> None:
         self.events.append(Event(at, False, content, closure))
 
     @property
@@ -75,7 +78,9 @@ class SessionBook:
         last one seen before ``cutoff``, and everything seen or tried since it."""
         values = [(e.at, e.certain, getattr(e, part)) for e in self.events]
         values = [v for v in values if v[2] is not None]
-        anchor = max((n for n, (at, sure, _) in enumerate(values) if sure and at < cutoff), default=0)
+        anchor = max(
+            (n for n, (at, sure, _) in enumerate(values) if sure and at < cutoff), default=0
+        )
         return {value for _, _, value in values[anchor:]}
 
     def reset(self, at: float, row: Mapping[str, Any]) -> None:
@@ -206,9 +211,7 @@ def check_stream(
     return verdict, lost
 
 
-def drop_order_violations(
-    dropped: Iterable[float], kept: Iterable[float], tolerance: float
-) -> int:
+def drop_order_violations(dropped: Iterable[float], kept: Iterable[float], tolerance: float) -> int:
     """How many records the budget dropped although a record acknowledged more than
     ``tolerance`` seconds *earlier* was kept: it drops the oldest first."""
     earliest_kept = min(kept, default=NEVER)
@@ -221,7 +224,7 @@ def drop_order_violations(
 def save_gaps(observed: Sequence[float], start: float, end: float) -> list[float]:
     """Seconds between consecutive state-file writes seen in ``[start, end]``."""
     inside = [at for at in observed if start <= at <= end]
-    return [b - a for a, b in zip(inside, inside[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(inside)]
 
 
 def overlaps(start: float, end: float, windows: Iterable[tuple[float, float]]) -> bool:

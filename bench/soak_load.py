@@ -148,10 +148,14 @@ async def list_sessions(t: Traffic, key: str) -> None:
 async def tokens(t: Traffic, session: Session) -> None:
     scopes = [f"read:sessions:{session.external_id}"]
     body = {"scopes": scopes, "expirationTime": "15m"}
-    answer = await t.call("public token", "POST", "/api/v1/auth/public-tokens", key=session.key, json=body)
+    answer = await t.call(
+        "public token", "POST", "/api/v1/auth/public-tokens", key=session.key, json=body
+    )
     if isinstance(answer, httpx.Response) and answer.status_code == 200:
         token = answer.json()["token"]
-        got = await t.call("retrieve (token)", "GET", f"/api/v1/sessions/{session.external_id}", key=token)
+        got = await t.call(
+            "retrieve (token)", "GET", f"/api/v1/sessions/{session.external_id}", key=token
+        )
         if isinstance(got, httpx.Response) and got.status_code == 200:
             seen(t, session, got)
     await t.call("jwt claims", "POST", "/api/v1/auth/jwt/claims", key=session.key)
@@ -247,12 +251,16 @@ async def s2_append(t: Traffic, session: Session, written: Bucket, grants: dict[
     channel = rng.choice(SIDE_CHANNELS) if rng.random() < 0.2 else None
     where = (session.key, session.external_id, io, channel)
     if where not in grants or rng.random() < 0.1:
-        answer = await t.call("initialize", "PUT", stream_path(session.external_id, io, channel), key=session.key)
+        answer = await t.call(
+            "initialize", "PUT", stream_path(session.external_id, io, channel), key=session.key
+        )
         if not isinstance(answer, httpx.Response) or answer.status_code != 202:
             return
         grants[where] = (answer.headers["x-s2-access-token"], answer.headers["x-s2-stream-name"])
     token, name = grants[where]
-    bodies = [text_of(rng.randint(10, 24 << 10), rng, t.next_id("s2")) for _ in range(rng.randint(1, 8))]
+    bodies = [
+        text_of(rng.randint(10, 24 << 10), rng, t.next_id("s2")) for _ in range(rng.randint(1, 8))
+    ]
     await written.take(sum(map(len, bodies)))
     records = [{"body": body, "headers": [["soak", "1"]]} for body in bodies]
     answer = await t.call(

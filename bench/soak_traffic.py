@@ -49,6 +49,8 @@ class Tally:
     server_error_samples: list[str] = field(default_factory=list)
     hostile: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     probes: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    latency: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """Seconds each answer took, by operation."""
     anomalies: list[str] = field(default_factory=list)
     """What the server answered against what it acknowledged earlier: each one fails."""
 
@@ -155,10 +157,19 @@ class Traffic:
         return f"{prefix}-{self.counter}"
 
     async def call(
-        self, op: str, method: str, url: str, *, key: str | None = None, **options: Any
+        self,
+        op: str,
+        method: str,
+        url: str,
+        *,
+        key: str | None = None,
+        gate: bool = True,
+        **options: Any,
     ) -> httpx.Response | Failure:
-        """One request, tallied; the answer, or the :class:`Failure` if none came."""
-        await self.up.wait()
+        """One request, tallied; the answer, or the :class:`Failure` if none came.
+        ``gate``: wait while the server is down (the soak's own checks pass it)."""
+        if gate:
+            await self.up.wait()
         headers = dict(options.pop("headers", None) or {})
         if key is not None:
             headers.setdefault("Authorization", f"Bearer {key}")
@@ -167,6 +178,7 @@ class Traffic:
             response = await self.client.request(method, url, headers=headers, **options)
         except httpx.HTTPError as error:
             return self.tally.failed(op, error, start)
+        self.tally.latency[op].append(time.monotonic() - start)
         self.tally.answer(op, response)
         return response
 
@@ -196,9 +208,7 @@ class Traffic:
             yield self.tally.failed(op, error, start)
 
     def open_sessions(self, owner: int | None = None) -> list[Session]:
-        return [
-            s for s in self.sessions if not s.closed and (owner is None or s.owner == owner)
-        ]
+        return [s for s in self.sessions if not s.closed and (owner is None or s.owner == owner)]
 
     def pick(self, owner: int | None = None) -> Session | None:
         choices = self.open_sessions(owner) or (self.sessions if owner is None else [])

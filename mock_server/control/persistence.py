@@ -20,8 +20,6 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from ..auth.environments import Environments
 from ..channels.records import Record, StreamKey
 from ..channels.streams import ChannelStore
@@ -45,43 +43,41 @@ class StateFileError(ValueError):
     """A state file that cannot be loaded."""
 
 
-def snapshot(store: SessionStore, channels: ChannelStore, environments: Environments) -> bytes:
-    """The whole state as the file holds it. Sessions go through the JSON codec; each
-    channel record goes in as the JSON the store already keeps for it (S2's record shape),
-    so the file costs what the records cost in memory (:mod:`mock_server.channels.budget`)
-    and writing it never decodes a body."""
-    envs: dict[str, list[tuple[str, bytes]]] = {}
+Chunks = list[bytes]
+
+
+def snapshot(store: SessionStore, channels: ChannelStore, environments: Environments) -> Chunks:
+    """The whole state as the file holds it, in pieces to write one after the other.
+    Sessions go through the JSON codec; each channel record goes in as the JSON the store
+    already keeps for it (S2's record shape), uncopied: the file costs what the records
+    cost in memory (:mod:`mock_server.channels.budget`), and saving needs no second copy
+    of them nor ever decodes a body."""
+    envs: dict[str, list[tuple[str, Chunks]]] = {}
     for env_id, sessions in store.snapshot().items():
         kept = store.snapshots(env_id)
         envs[env_id] = [
-            (
-                "sessions",
-                dump_json([{n: getattr(s, n) for n in _SESSION_FIELDS} for s in sessions]),
-            ),
-            ("retiredRuns", dump_json(store.retired_runs(env_id))),
-            ("snapshots", dump_json([_snapshot_entry(i, k) for i, k in kept.items()])),
+            ("sessions", [dump_json([_session_entry(s) for s in sessions])]),
+            ("retiredRuns", [dump_json(store.retired_runs(env_id))]),
+            ("snapshots", [dump_json([_snapshot_entry(i, k) for i, k in kept.items()])]),
         ]
     for env_id in channels.environment_ids():
-        streams = [
-            {
-                "key": key.key,
-                "io": key.io,
-                "channel": key.channel,
-                "records": [orjson.Fragment(r.wire) for r in channel.records],
-                # The numbering outlives aged-out (and budget-dropped) records.
-                "tail": channel.tail,
-            }
-            for key, channel in channels.streams(env_id).items()
-        ]
-        envs.setdefault(env_id, []).append(("streams", orjson.dumps(streams)))
+        streams: Chunks = [b"["]
+        for n, (key, channel) in enumerate(channels.streams(env_id).items()):
+            # The tail: the numbering outlives aged-out (and budget-dropped) records.
+            head = {"key": key.key, "io": key.io, "channel": key.channel, "tail": channel.tail}
+            streams.append((b"," if n else b"") + dump_json(head)[:-1] + b',"records":[')
+            for m, record in enumerate(channel.records):
+                streams.extend((b",", record.wire) if m else (record.wire,))
+            streams.append(b"]}")
+        streams.append(b"]")
+        envs.setdefault(env_id, []).append(("streams", streams))
     keys = [env.secret_key for env in environments.known()]
-    environments_json = _object([(env_id, _object(parts)) for env_id, parts in envs.items()])
     return _object(
         [
-            ("format", dump_json(FORMAT)),
-            ("version", dump_json(VERSION)),
-            ("secretKeys", dump_json(keys)),
-            ("environments", environments_json),
+            ("format", [dump_json(FORMAT)]),
+            ("version", [dump_json(VERSION)]),
+            ("secretKeys", [dump_json(keys)]),
+            ("environments", _object([(env_id, _object(parts)) for env_id, parts in envs.items()])),
         ]
     )
 
@@ -99,17 +95,22 @@ def _snapshot_entry(internal_id: str, kept: Snapshot) -> dict[str, Any]:
     }
 
 
-def _object(members: list[tuple[str, bytes]]) -> bytes:
+def _object(members: list[tuple[str, Chunks]]) -> Chunks:
     """A JSON object from its members' names and already encoded values."""
-    return b"{" + b",".join(dump_json(name) + b":" + value for name, value in members) + b"}"
+    pieces = [b"{"]
+    for n, (name, value) in enumerate(members):
+        pieces.append((b"," if n else b"") + dump_json(name) + b":")
+        pieces.extend(value)
+    pieces.append(b"}")
+    return pieces
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes | Chunks) -> None:
     directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        with os.fdopen(handle, "wb", buffering=1 << 20) as out:
+            out.writelines([data] if isinstance(data, bytes) else data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

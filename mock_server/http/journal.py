@@ -2,9 +2,10 @@
 what their code under test sent (``GET /_mock/requests``) and for a dashboard to show each
 exchange in full (``GET /_mock/requests/{number}``, as cURL, as HAR).
 
-Bounded: the oldest entries drop out once ``capacity`` is reached, and each entry keeps at
-most :data:`BODY_CAP` bytes of each body, so the bodies take at most ``capacity`` times
-twice that. Recording sits on every request's path, so an entry holds what the edge saw as
+Bounded: the oldest entries drop out once ``capacity`` is reached, each entry keeps at
+most :data:`BODY_CAP` bytes of each body, and all entries together keep at most
+:data:`BODY_BUDGET` bytes of bodies: past it the oldest entries let go of theirs (their
+detail then says the body was truncated, with nothing kept). Recording sits on every request's path, so an entry holds what the edge saw as
 it was (the header lists themselves, the body chunks up to the cap) and nothing is decoded,
 joined or named until someone asks. The control plane's own requests are not journaled,
 so reading the journal does not change it.
@@ -26,6 +27,9 @@ DEFAULT_CAPACITY: Final = 1000
 BODY_CAP: Final = 64 * 1024
 """How much of each request and response body an entry keeps (an event stream's first
 bytes)."""
+BODY_BUDGET: Final = 16 * 1024 * 1024
+"""How much of their bodies all entries keep together (without it, up to 128 MiB: a full
+journal of 900 KB appends)."""
 
 RawHeaders = Sequence[tuple[bytes, bytes]]
 OperationOf = Callable[[str, str], str | None]
@@ -124,17 +128,48 @@ class Query:
         return self.environment is None or entry.environment == self.environment
 
 
+def _body_bytes(entry: Entry) -> int:
+    return sum(map(len, entry.request_body)) + sum(map(len, entry.response_body))
+
+
+def _let_go_of_bodies(entry: Entry) -> int:
+    """Empty the entry's body chunk lists (the edge gives lists); the bytes freed."""
+    freed = 0
+    for chunks in (entry.request_body, entry.response_body):
+        if isinstance(chunks, list):
+            freed += sum(map(len, chunks))
+            chunks.clear()
+    return freed
+
+
 class RequestJournal:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, body_budget: int = BODY_BUDGET) -> None:
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque(maxlen=capacity)
         self._count = 0
+        self._body_budget = body_budget
+        self.body_bytes = 0
+        """Body bytes the entries keep, all together."""
+        self._bodied: deque[Entry] = deque()
+        """Entries that may still keep bodies, oldest first."""
 
     def record(self, **fields: Any) -> int:
         """Journal an exchange; its number."""
         with self._lock:
             self._count += 1
-            self._entries.append(Entry(number=self._count, **fields))
+            entry = Entry(number=self._count, **fields)
+            if len(self._entries) == self._entries.maxlen:  # the oldest drops out
+                oldest = self._entries[0]
+                self.body_bytes -= _let_go_of_bodies(oldest)
+                if self._bodied and self._bodied[0] is oldest:
+                    self._bodied.popleft()
+            self._entries.append(entry)
+            size = _body_bytes(entry)
+            if size:
+                self.body_bytes += size
+                self._bodied.append(entry)
+                while self.body_bytes > self._body_budget and len(self._bodied) > 1:
+                    self.body_bytes -= _let_go_of_bodies(self._bodied.popleft())
             return self._count
 
     def find(self, query: Query, limit: int) -> list[Entry]:
@@ -166,4 +201,6 @@ class RequestJournal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bodied.clear()
+            self.body_bytes = 0
             self._count = 0

@@ -221,7 +221,9 @@ def serve(settings: Settings) -> int:
     # Connexion imports Starlette's test client, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from ..app import create_app
+    from .memory import fix_large_allocations
 
+    fix_large_allocations()
     try:
         mock = create_app(settings)
     except ValueError as exc:  # StateFileError included
