@@ -5,9 +5,10 @@ exchange in full (``GET /_mock/requests/{number}``, as cURL, as HAR).
 Bounded: the oldest entries drop out once ``capacity`` is reached, each entry keeps at
 most :data:`BODY_CAP` bytes of each body, and all entries together keep at most
 :data:`BODY_BUDGET` bytes of bodies: past it the oldest entries let go of theirs (their
-detail then says the body was truncated, with nothing kept). Recording sits on every request's path, so an entry holds what the edge saw as
-it was (the header lists themselves, the body chunks up to the cap) and nothing is decoded,
-joined or named until someone asks. The control plane's own requests are not journaled,
+detail then says the body was truncated, with nothing kept). Recording sits on every
+request's path, so an entry holds what the edge saw as it was (the header lists
+themselves, the body chunks up to the cap) and nothing is decoded, joined or named until
+someone asks. The control plane's own requests are not journaled,
 so reading the journal does not change it.
 """
 
