@@ -356,6 +356,10 @@ ACTIONS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+def s2_path(stream: str) -> str:
+    return f"/s2/v1/streams/{quote(stream, safe='')}/records"
+
+
 async def fault_request(
     t: Traffic, op: str, session: Session, grant: tuple[str, str] | None
 ) -> Any:
@@ -390,7 +394,7 @@ async def fault_request(
             path = stream_path(ext, "out", None) + "/append"
             return await t.call("fault: append", "POST", path, key=key, content=b"faulted")
         case "s2_append" if grant is not None:
-            path = f"/s2/v1/streams/{quote(grant[1], safe='')}/records"
+            path = s2_path(grant[1])
             return await t.call(
                 "fault: s2 append", "POST", path, key=grant[0], json={"records": [{"body": "f"}]}
             )
@@ -433,13 +437,18 @@ async def fault_worker(t: Traffic, key: str) -> None:
             if isinstance(got, httpx.Response) and got.status_code == 202:
                 grant = (got.headers["x-s2-access-token"], got.headers["x-s2-stream-name"])
         op, action, expect = t.random.choice(ACTIONS)
-        rule = {"match": {"environment": key, "operation": op}, "action": action, "times": 1}
+        # An S2 token names no environment a rule could match: its stream's path does.
+        where = {"path": s2_path(grant[1])} if op == "s2_append" and grant else {"environment": key}
+        rule = {"match": {"operation": op, **where}, "action": action, "times": 1}
         made = await t.call("control plane", "POST", "/_mock/faults", json=rule)
         if not isinstance(made, httpx.Response) or made.status_code != 201:
             continue
         rule_id = made.json()["id"]
         answer = await fault_request(t, op, session, grant)
+        # Read how often it fired, and remove it: a rule a --faults rule beat to its
+        # request must not lie in wait for the next one.
         state = await t.call("control plane", "GET", f"/_mock/faults/{rule_id}")
+        await t.call("control plane", "DELETE", f"/_mock/faults/{rule_id}")
         fired = (
             state.json().get("fired", 0)
             if isinstance(state, httpx.Response) and state.status_code == 200

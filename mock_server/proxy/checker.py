@@ -26,6 +26,8 @@ Expect = Literal["either", "documented", "deployed"]
 API_PREFIXES: Final = ("/api/", "/realtime/", "/engine/")
 FAULT_HEADER: Final = "x-trigger-mock-fault"
 """The fake marks the answers its fault rules make (they are not the API's)."""
+LIMIT_HEADER: Final = "x-trigger-mock-limit"
+"""The fake marks the answers its own bounds make (``507`` beyond ``--max-sessions``, …)."""
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Verdict:
     refused_request: bool = False
     """The request broke the contract and the upstream refused it."""
     left_alone: str | None = None
-    """Why nothing was checked: ``control-plane``, ``fault``, ``rate-limited``,
+    """Why nothing was checked: ``control-plane``, ``fault``, ``fake-bound``, ``rate-limited``,
     ``upstream-error``."""
 
 
@@ -74,6 +76,9 @@ class ExchangeChecker:
             return verdict
         if exchange.response_header(FAULT_HEADER) is not None:
             verdict.left_alone = "fault"
+            return verdict
+        if exchange.response_header(LIMIT_HEADER) is not None:
+            verdict.left_alone = "fake-bound"
             return verdict
         if exchange.status == 429 and exchange.response_header("x-ratelimit-limit"):
             verdict.left_alone = "rate-limited"  # documented with the limits, not per operation

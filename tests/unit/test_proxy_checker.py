@@ -154,6 +154,10 @@ def test_a_record_needs_no_content_type(either: ExchangeChecker) -> None:
         (exchange("GET", "/s2/v1/streams", 500, body=b"x"), "control-plane"),
         (exchange("GET", SESSIONS, 0), "upstream-error"),
         (exchange("GET", SESSIONS, 503, answer=(("x-trigger-mock-fault", "r1"),)), "fault"),
+        (
+            exchange("POST", SESSIONS, 507, answer=(("x-trigger-mock-limit", "sessions"),)),
+            "fake-bound",
+        ),
         (exchange("GET", SESSIONS, 429, answer=(("x-ratelimit-limit", "60"),)), "rate-limited"),
     ],
 )
