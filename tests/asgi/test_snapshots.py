@@ -90,6 +90,10 @@ async def test_a_reset_takes_the_snapshot_with_the_session(client: httpx.AsyncCl
     get_url = await url_for(client, "GET", "gone")
     put_url = await url_for(client, "PUT", "gone")
     assert (await client.post("/_mock/reset")).status_code == 200
+    # A full reset forgets environments that keys made by being used: until the key is
+    # used again, the URLs its environment signed do not verify.
+    assert (await client.get(get_url)).status_code == 403
+    assert (await client.get("/api/v1/sessions")).status_code == 200  # the key, used again
     assert (await client.get(get_url)).status_code == 404
     late = await put_object(client, put_url, b"too late")
     assert late.status_code == 404
