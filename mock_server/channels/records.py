@@ -4,11 +4,13 @@ headers, a body), the stream it belongs to, and S2's rules for its size."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from ..core.jsoncodec import dump_json, dump_json_kept
 from .budget import charged_bytes
+from .errors import S2BadRequest
 
 MAX_RECORD_BYTES: Final = 1024 * 1024
 """S2's per-record cap on a record's metered size."""
@@ -23,6 +25,22 @@ def metered_bytes(headers: Headers, body: str) -> int:
     """S2's size of a record: 8 bytes, plus 2 per header, plus names, values and body."""
     header_bytes = sum(2 + len(k.encode()) + len(v.encode()) for k, v in headers)
     return RECORD_OVERHEAD_BYTES + header_bytes + len(body.encode("utf-8", "surrogatepass"))
+
+
+APPEND_MAX_RECORDS: Final = 1000
+APPEND_MAX_BYTES: Final = 1024 * 1024
+"""S2's bounds on one append: records, and their metered size together."""
+
+
+def check_append(items: Sequence[tuple[Headers, str]]) -> None:
+    """:class:`S2BadRequest` for an append S2 would refuse as too big."""
+    if len(items) > APPEND_MAX_RECORDS:
+        raise S2BadRequest(f"an append holds at most {APPEND_MAX_RECORDS} records")
+    total = sum(metered_bytes(headers, body) for headers, body in items)
+    if total > APPEND_MAX_BYTES:
+        raise S2BadRequest(
+            f"an append's records meter {total} bytes together; at most {APPEND_MAX_BYTES}"
+        )
 
 
 def envelope(data: Any, part_id: str) -> str:

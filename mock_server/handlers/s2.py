@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..channels.errors import S2BadRequest, S2UnknownStream
-from ..channels.records import TRIM_COMMAND, Headers, StreamKey
+from ..channels.records import TRIM_COMMAND, Headers, StreamKey, check_append
 from ..channels.streams import ChannelStore
 from ..core.errors import ApiError
 from ..core.jsoncodec import dump_json
@@ -106,6 +106,7 @@ class S2Handlers:
         self, env_id: str, key: StreamKey, items: list[tuple[Headers, str]], match: int | None
     ) -> tuple[int, ...]:
         """Append, returning the first seq, one past the last, the tail and the time."""
+        check_append(items)
         added = self.channels.append(env_id, key, items, match_seq_num=match)
         assert added is not None
         tail = self.channels.channel(env_id, key).tail

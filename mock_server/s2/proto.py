@@ -89,10 +89,21 @@ def _bytes(value: int | bytes) -> bytes:
     return value
 
 
+MAX_BATCH_RECORDS: Final = 1000
+"""S2's most records in one append."""
+MAX_FRAME_BYTES: Final = 1024 * 1024 + 64 * 1024
+"""The longest ``s2s`` frame read: one append of at most 1 MiB metered, plus its framing."""
+
+
 def decode_append_input(buf: bytes) -> AppendInput:
-    records, match = [], None
+    """An ``AppendInput`` message; :class:`ProtoError` past :data:`MAX_BATCH_RECORDS`
+    (before decoding more of them)."""
+    records: list[ProtoRecord] = []
+    match: int | None = None
     for number, value in _fields(buf):
         if number == 1:
+            if len(records) == MAX_BATCH_RECORDS:
+                raise ProtoError(f"an append holds at most {MAX_BATCH_RECORDS} records")
             headers, body = [], b""
             for inner, inner_value in _fields(_bytes(value)):
                 if inner == 2:
@@ -129,7 +140,7 @@ def frame(message: bytes, flag: int = 0) -> bytes:
 class FrameReader:
     """Cuts ``s2s`` frames out of a byte stream that arrives in arbitrary pieces."""
 
-    def __init__(self, max_frame: int = 8 * 1024 * 1024) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
         self._buffer = b""
         self._max = max_frame
 

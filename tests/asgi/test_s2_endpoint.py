@@ -84,3 +84,31 @@ async def test_a_protobuf_append_gets_a_protobuf_ack_and_bad_bytes_a_400(
     assert positions(ok.content) == [0, 2, 2]
     bad = await client.post(url, content=b"\x0a\xff", headers=headers)
     assert bad.status_code == 400 and "error" in bad.json()
+
+
+async def test_appends_past_s2s_own_bounds_are_refused_in_every_form(
+    s2: tuple[httpx.AsyncClient, str, str],
+) -> None:
+    client, url, token = s2
+    auth = {"Authorization": f"Bearer {token}"}
+    too_many = append_input(*[b"x"] * 1001)
+    unary = await client.post(
+        url, content=too_many, headers={**auth, "Content-Type": "application/protobuf"}
+    )
+    assert unary.status_code == 400 and "1000 records" in unary.json()["error"]
+    as_json = await client.post(url, json={"records": [{"body": ""}] * 1001}, headers=auth)
+    # openapi/s2.yaml says so too (maxItems): the schema answers first.
+    assert as_json.status_code in (400, 422) and "1000" in as_json.json()["error"]
+    session = await client.post(
+        url, content=frame(too_many), headers={**auth, "Content-Type": "s2s/proto"}
+    )
+    ((flag, payload),) = FrameReader().feed(session.content)
+    assert flag == TERMINAL and int.from_bytes(payload[:2], "big") == 400
+    assert b"1000 records" in payload
+    huge_frame = (2 * 1024 * 1024).to_bytes(3, "big") + b"\x00"  # announced, never sent
+    cut = await client.post(url, content=huge_frame, headers={**auth, "Content-Type": "s2s/proto"})
+    ((flag, payload),) = FrameReader().feed(cut.content)
+    assert flag == TERMINAL and b"bad frame length" in payload
+    # Nothing of the refused appends was kept: the stream is still empty.
+    one = await client.post(url, json={"records": [{"body": "z"}]}, headers=auth)
+    assert one.json()["start"]["seq_num"] == 0

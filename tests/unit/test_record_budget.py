@@ -147,3 +147,14 @@ def test_the_budget_holds_after_any_append_but_the_crossing_one(budget: int) -> 
         assert channels.meter.bytes == sum(
             r.charge for s in channels.streams(ENV).values() for r in s.records
         )
+
+
+def test_s2_refuses_an_append_metering_over_1_mib_together() -> None:
+    from mock_server.channels.errors import S2BadRequest
+    from mock_server.channels.records import check_append
+
+    check_append([((), "y" * 500_000), ((), "y" * 500_000)])  # 1,000,016 bytes: fine
+    with pytest.raises(S2BadRequest, match="at most 1048576"):
+        check_append([((), "y" * 600_000), ((), "y" * 500_000)])
+    with pytest.raises(S2BadRequest, match="1000 records"):
+        check_append([((), "")] * 1001)
