@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import MISSING, fields
@@ -29,6 +30,8 @@ from ..core.jsoncodec import dump_json
 from ..sessions.model import Session
 from ..sessions.snapshots import Snapshot
 from ..sessions.store import SessionStore
+
+logger = logging.getLogger("trigger_mock")
 
 FORMAT: Final = "trigger-mock state"
 VERSION: Final = 2
@@ -244,7 +247,26 @@ class StateSaver:
         return True
 
     async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval)
-            await self.save_changed()
+        """Save after changes until ``stopping``, then once more. A save the system
+        refuses (no file descriptor left, a full disk) is logged and tried again at the next
+        round; the file on disk stays the last one written whole."""
+        failing = False
+        while True:
+            stopped = stopping.is_set()
+            if not stopped:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.interval)
+            try:
+                await self.save_changed()
+            except OSError as exc:
+                if not failing:
+                    logger.error(
+                        "cannot write the state file %s: %s (trying again)", self.path, exc
+                    )
+                failing = True
+            else:
+                if failing:
+                    logger.warning("the state file %s is written again", self.path)
+                failing = False
+            if stopped:
+                return

@@ -4,6 +4,7 @@ what it wrote, and a missing directory stops the start. (Crashes mid-write are i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -72,3 +73,35 @@ def test_a_record_that_is_not_one_stops_the_start(tmp_path: Path) -> None:
     state.write_text(json.dumps(document))
     with pytest.raises(StateFileError, match="does not hold together"):
         create_app(Settings(state_file=str(state)))
+
+
+@pytest.mark.anyio
+async def test_a_save_the_system_refuses_is_tried_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "state"
+    directory.mkdir()
+    state = directory / "state.json"
+    mock = create_app(Settings())
+    saver = StateSaver(
+        state, mock.state.store, mock.state.channels, mock.state.environments, interval=0.01
+    )
+    directory.rmdir()  # as if the descriptors or the disk ran out: the write fails
+    stopping = asyncio.Event()
+    running = asyncio.create_task(saver.run(stopping))
+    mock.state.store.create("cenv", NewSession("t", "task", {"basePayload": {}}, external_id="x"))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if "cannot write" in caplog.text:
+            break
+    assert not running.done() and "cannot write" in caplog.text
+    directory.mkdir()  # the system lets it write again: the next round does
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if state.exists():
+            break
+    stopping.set()
+    await running
+    assert (
+        json.loads(state.read_text())["environments"]["cenv"]["sessions"][0]["external_id"] == "x"
+    )
