@@ -6,6 +6,12 @@ is never smaller than S2's metered size) plus the Python objects around it, meas
 :data:`RECORD_COST` bytes and :data:`HEADER_COST` per header (200,000 records with two
 headers each took 787 bytes each in RSS, 134 of them the JSON).
 
+Streams and remembered part ids count too (:data:`STREAM_COST`, :data:`PART_COST`): a
+flood of readers or writers on made-up stream names, or of part ids, is bounded like one of
+records. A stream only readers ever touched goes when its last reader leaves; with no record
+left to drop and the budget still passed, streams with no record and no reader go, however
+recently they emptied (a stream the budget emptied then numbers from 0 again).
+
 When an append takes the total past the budget, the oldest records across all streams go
 first, as a retention trim would: numbering carries on, and a reader positioned before the
 oldest record kept resumes from it. The append that crossed the budget is never dropped by
@@ -31,6 +37,11 @@ RECORD_COST: Final = 192
 :class:`AppendOrder`."""
 HEADER_COST: Final = 240
 """Bytes each S2 header of a record costs (a tuple of two strings)."""
+STREAM_COST: Final = 640
+"""Bytes a stream costs with no record, beyond its key's characters (its object, its key
+tuple, its place in the store's dicts)."""
+PART_COST: Final = 160
+"""Bytes a remembered part id costs (a 16-byte digest and its expiry, in a dict)."""
 
 logger = logging.getLogger("trigger_mock.records")
 
@@ -57,7 +68,10 @@ class Meter:
     dropped."""
 
     bytes: int = 0
+    """Records, streams and remembered part ids, as each is charged."""
     records: int = 0
+    streams: int = 0
+    part_ids: int = 0
     dropped_records: int = 0
     dropped_bytes: int = 0
     trimming_since: int | None = None
@@ -88,7 +102,8 @@ class Meter:
 
     def cleared(self) -> None:
         """Everything was let go of (a full reset)."""
-        self.bytes = self.records = self.dropped_records = self.dropped_bytes = 0
+        self.bytes = self.records = self.streams = self.part_ids = 0
+        self.dropped_records = self.dropped_bytes = 0
         self.trimming_since = None
 
 

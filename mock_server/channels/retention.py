@@ -29,12 +29,13 @@ once the dedupe window has passed. Whatever the reason, a stream tells the store
 from __future__ import annotations
 
 import bisect
+import hashlib
 import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ..core.clock import Clock
-from .budget import Meter
+from .budget import PART_COST, Meter
 
 RETENTION_MS: Final = 30 * 24 * 60 * 60 * 1000
 """How long a record is kept (the deployed basin's default retention, 30 days)."""
@@ -60,10 +61,14 @@ class Retained(Generic[R]):
     """A stream's records (oldest first), its tail and the part ids it has seen recently,
     with the rules for letting go of them."""
 
-    __slots__ = ("_meter", "_parts", "empty_since", "next_seq", "records")
+    __slots__ = ("_meter", "_parts", "empty_since", "next_seq", "overhead", "records")
 
-    def __init__(self, now_ms: int, meter: Meter) -> None:
+    def __init__(self, now_ms: int, meter: Meter, overhead: int = 0) -> None:
         self._meter = meter
+        self.overhead = overhead
+        """What the stream itself counts against the memory budget (its key, its objects)."""
+        meter.streams += 1
+        meter.bytes += overhead
         self.records: list[R] = []
         self.next_seq = 0
         """The sequence number the next record gets. It is kept apart from the records,
@@ -71,7 +76,9 @@ class Retained(Generic[R]):
         self.empty_since: int | None = now_ms
         """When, on the fake's clock, the stream was last left with no records (from its
         creation if it never had any); ``None`` while it has some."""
-        self._parts: dict[str, int] = {}  # part id -> expiry (ms); insertion = expiry order
+        self._parts: dict[bytes, int] = {}
+        """A digest of each part id seen -> when it expires (ms), in expiry order; a digest
+        costs the same whatever the id's length."""
 
     @property
     def tail(self) -> int:
@@ -101,15 +108,30 @@ class Retained(Generic[R]):
 
     def claim_part(self, part_id: str, now_ms: int, window_ms: int) -> bool:
         """True if ``part_id`` was not seen in the window (and is now remembered)."""
-        while self._parts:  # forget expired ids, oldest first
+        self.forget_parts(now_ms)
+        digest = hashlib.blake2b(part_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self._parts:
+            return False
+        self._parts[digest] = now_ms + window_ms
+        self._meter.bytes += PART_COST
+        self._meter.part_ids += 1
+        return True
+
+    def forget_parts(self, now_ms: int | None = None) -> None:
+        """Forget the part ids whose window has passed (every one, without a time)."""
+        while self._parts:  # oldest first
             seen, expiry = next(iter(self._parts.items()))
-            if expiry > now_ms:
+            if now_ms is not None and expiry > now_ms:
                 break
             del self._parts[seen]
-        if part_id in self._parts:
-            return False
-        self._parts[part_id] = now_ms + window_ms
-        return True
+            self._meter.bytes -= PART_COST
+            self._meter.part_ids -= 1
+
+    @property
+    def never_written(self) -> bool:
+        """Nothing was ever appended and no part id is remembered: forgetting the stream
+        now would change nothing anyone can see."""
+        return self.next_seq == 0 and not self._parts
 
     def trim(self, earliest: int) -> None:
         """Drop the records before ``earliest``, always keeping the newest one."""
@@ -136,8 +158,12 @@ class Retained(Generic[R]):
         return gone
 
     def release(self) -> None:
-        """The store forgets this stream, records and all."""
+        """The store forgets this stream: its records, part ids and its own cost."""
         self._drop_head(len(self.records))
+        self.forget_parts()
+        self._meter.streams -= 1
+        self._meter.bytes -= self.overhead
+        self.overhead = 0
 
     def expire(self, now_ms: int) -> int:
         """Remove the records older than :data:`RETENTION_MS`; how many went. Records are
@@ -188,6 +214,7 @@ class RetainingStore(Generic[K, C]):
             self.changes += 1
         if not found.forgettable(now_ms):
             return found
+        found.release()
         del streams[key]
         if not streams:
             del self._streams[env_id]

@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
 from ..core.clock import Clock
 from ..core.limits import BoundCounts, Limits
-from .budget import AppendOrder, Meter
+from .budget import STREAM_COST, AppendOrder, Meter
 from .errors import RecordTooLarge, S2SeqMismatch, TooManyReaders
 from .records import MAX_RECORD_BYTES, TRIM_COMMAND, Headers, Record, StreamKey, metered_bytes
 from .retention import Retained, RetainingStore
@@ -45,10 +46,13 @@ class Channel(Retained[Record]):
     """One stream: its records, tail and part ids (:class:`~.retention.Retained`), and the
     live readers following it."""
 
-    __slots__ = ("_waiters", "readers")
+    __slots__ = ("_waiters", "home", "readers")
 
-    def __init__(self, now_ms: int, meter: Meter) -> None:
-        super().__init__(now_ms, meter)
+    def __init__(self, now_ms: int, meter: Meter, home: tuple[str, StreamKey]) -> None:
+        key = home[1]
+        super().__init__(now_ms, meter, STREAM_COST + len(key.key) + len(key.channel or ""))
+        self.home = home
+        """Its environment and key in the store."""
         self._waiters: list[asyncio.Future[None]] = []
         self.readers = 0
         """Live SSE readers holding this very object."""
@@ -108,6 +112,7 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
         self.meter = Meter()
         """What every stream keeps, and what the budget dropped."""
         self._order = AppendOrder()
+        self._idle_swept = float("-inf")
         self.dedupe_window_ms = dedupe_window_ms
         self.observers: list[AppendObserver] = []
         self._lock = threading.RLock()
@@ -125,7 +130,7 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
             now = self.clock.now_ms()
             found = self._current(env_id, stream, now)
             if found is None:
-                found = Channel(now, self.meter)
+                found = Channel(now, self.meter, (env_id, stream))
                 self._streams.setdefault(env_id, {})[stream] = found
             return found
 
@@ -205,10 +210,24 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
             raise TooManyReaders(self.limits.max_sse_readers)
 
     def reader_joined(self, delta: int, channel: Channel | None = None) -> None:
+        """A live reader came (``1``) or left (``-1``). A stream that only readers ever
+        touched is forgotten when the last one leaves, so readers of made-up keys leave
+        nothing behind."""
         with self._lock:
             self.live_readers += delta
             if channel is not None:
                 channel.readers += delta
+                if not channel.readers and not channel._waiters and channel.never_written:
+                    self._forget(channel)
+
+    def _forget(self, channel: Channel) -> None:
+        env_id, key = channel.home
+        streams = self._streams.get(env_id, {})
+        if streams.get(key) is channel:
+            channel.release()
+            del streams[key]
+            if not streams:
+                del self._streams[env_id]
 
     def close_readers(self) -> None:
         """End every live reader's stream (the server is stopping)."""
@@ -233,10 +252,27 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
         while self.meter.bytes > budget:
             oldest = self._order.oldest(spare_newest=spare_newest)
             if oldest is None:
+                self._forget_idle(now_ms)
                 return
             gone = oldest.stream.drop_through(oldest.last_seq, self.meter.bytes - budget, now_ms)
             self.meter.dropped(gone, now_ms, budget)
             self.changes += 1
+
+    def _forget_idle(self, now_ms: int) -> None:
+        """Over the budget with no record left to drop: forget the part ids whose window
+        has passed and every stream with no record and no reader, however recently it
+        emptied (a stream the budget emptied then starts again at 0). At most once a
+        second: it looks at every stream."""
+        moment = time.monotonic()
+        if moment - self._idle_swept < 1.0:
+            return
+        self._idle_swept = moment
+        for streams in list(self._streams.values()):
+            for channel in list(streams.values()):
+                channel.forget_parts(now_ms)
+                if not channel.records and not channel.readers and not channel._waiters:
+                    self._forget(channel)
+                    self.changes += 1
 
     def reset(self, env_id: str | None = None) -> None:
         with self._lock:

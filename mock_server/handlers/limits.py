@@ -72,6 +72,8 @@ class LimitsHandlers:
             "records": {
                 "bytes": meter.bytes,
                 "count": meter.records,
+                "streams": meter.streams,
+                "partIds": meter.part_ids,
                 "maxBytes": self.limits.max_record_bytes,
                 "dropped": meter.dropped_records,
                 "droppedBytes": meter.dropped_bytes,
