@@ -182,7 +182,7 @@ def restore(
             for kept in env.get("snapshots", []):
                 body = base64.b64decode(kept["body"], validate=True)
                 snapshot = Snapshot(body, kept["contentType"], kept["storedAt"])
-                store.put_snapshot(env_id, SESSION_PREFIX + kept["session"], snapshot)
+                store.put_snapshot(env_id, SESSION_PREFIX + kept["session"], snapshot, capped=False)
             for stream in env.get("streams", []):
                 key = StreamKey(stream["key"], stream["io"], stream["channel"])
                 records = [_record(raw) for raw in stream["records"]]

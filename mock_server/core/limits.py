@@ -20,6 +20,7 @@ LIMIT_HEADER: Final = "x-trigger-mock-limit"
 MIB: Final = 1024 * 1024
 DEFAULT_MAX_RECORD_BYTES: Final = 256 * MIB
 DEFAULT_MAX_SESSIONS: Final = 1_000_000
+DEFAULT_MAX_SNAPSHOT_BYTES: Final = 256 * MIB
 DEFAULT_MAX_ENVIRONMENTS: Final = 10_000
 DEFAULT_MAX_SSE_READERS: Final = 1_000
 DEFAULT_MAX_CONNECTIONS: Final = 2_000
@@ -49,6 +50,8 @@ class Limits:
     :func:`mock_server.channels.budget.charged_bytes`); past it the oldest go."""
     max_sessions: int = DEFAULT_MAX_SESSIONS
     """Stored sessions, over all environments; a create beyond it is refused (``507``)."""
+    max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES
+    """Chat snapshots kept, over all sessions, in bytes; an upload beyond it is refused."""
     max_environments: int = DEFAULT_MAX_ENVIRONMENTS
     """Environments made by first use of a new key; a new key beyond it is refused."""
     max_sse_readers: int = DEFAULT_MAX_SSE_READERS
@@ -96,6 +99,7 @@ class BoundCounts:
 
     refused_sessions: int = 0
     refused_environments: int = 0
+    refused_snapshots: int = 0
     refused_readers: int = 0
     refused_connections: int = 0
     header_timeouts: int = 0

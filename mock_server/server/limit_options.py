@@ -33,6 +33,13 @@ OPTIONS: Final = (
         "answered 507",
     ),
     LimitOption(
+        "--max-snapshot-bytes",
+        "max_snapshot_bytes",
+        parse_size,
+        "chat snapshots kept, over all sessions (default 256MiB); an upload beyond it is "
+        "answered 507",
+    ),
+    LimitOption(
         "--max-environments",
         "max_environments",
         int,

@@ -32,6 +32,10 @@ class Snapshot:
     """Epoch milliseconds."""
 
     @property
+    def size(self) -> int:
+        return len(self.body)
+
+    @property
     def etag(self) -> str:
         return '"' + hashlib.md5(self.body, usedforsecurity=False).hexdigest() + '"'
 
@@ -39,11 +43,14 @@ class Snapshot:
 class ObjectRefused(Exception):
     """An object-store refusal, in S3's words (``<Error><Code>…``)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def amz_date(ms: int) -> str:

@@ -33,10 +33,10 @@ from .listing import ListQuery, Page, paginate
 from .model import Session
 from .outcomes import Closed, Created, RunSwap
 from .requests import UNSET, NewSession, SessionChanges
-from .snapshots import Snapshot
+from .snapshot_store import SnapshotStore
 
 
-class SessionStore:
+class SessionStore(SnapshotStore):
     def __init__(
         self,
         clock: Clock,
@@ -52,6 +52,8 @@ class SessionStore:
         """Read for ``max_sessions`` at each create."""
         self.bounds = bounds or BoundCounts()
         self._total = 0
+        self.snapshot_bytes = 0
+        """The bodies of every chat snapshot kept (``max_snapshot_bytes`` bounds it)."""
         self.ids = ids
         self._refresh_cached = refresh_trigger_config_on_cached_create
         self._deployed_edges = deployed_edge_cursors
@@ -239,26 +241,6 @@ class SessionStore:
         self.changes += 1
         return True
 
-    def put_snapshot(self, env_id: str, ref: str, snapshot: Snapshot) -> Session:
-        """Keep ``snapshot`` as the session's (the last one stored wins)."""
-        with self._lock:
-            session = self._seen(env_id).find(ref)
-            self._env(env_id).snapshots[session.internal_id] = snapshot
-            self.changes += 1
-            return session
-
-    def snapshot_of(self, env_id: str, ref: str) -> Snapshot | None:
-        """The session's snapshot; ``None`` if none was stored (or no such session)."""
-        with self._lock:
-            env = self._seen(env_id)
-            session = env.lookup(ref)
-            return None if session is None else env.snapshots.get(session.internal_id)
-
-    def snapshots(self, env_id: str) -> dict[str, Snapshot]:
-        """An environment's snapshots, by the session's internal id."""
-        with self._lock:
-            return dict(self._seen(env_id).snapshots)
-
     def page(self, env_id: str, query: ListQuery) -> Page:
         with self._lock:
             env = self._seen(env_id)
@@ -297,10 +279,12 @@ class SessionStore:
             self.changes += 1
             if env_id is not None:
                 dropped = self._environments.pop(env_id, None)
-                gone = 0 if dropped is None else len(dropped.sessions)
-                self._total -= gone
-                return gone
-            count, self._total = self._total, 0
+                if dropped is None:
+                    return 0
+                self._total -= len(dropped.sessions)
+                self.snapshot_bytes -= sum(kept.size for kept in dropped.snapshots.values())
+                return len(dropped.sessions)
+            count, self._total, self.snapshot_bytes = self._total, 0, 0
             self._environments = {}
             self._strings = {}
             self.ids.reset()

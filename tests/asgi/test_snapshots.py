@@ -13,6 +13,7 @@ import pytest
 from mock_server.app import create_app
 from mock_server.control.persistence import save
 from mock_server.core.fidelity import Fidelity
+from mock_server.core.limits import Limits
 from mock_server.core.settings import Settings
 from mock_server.sessions.snapshots import MAX_SNAPSHOT_BYTES
 from tests.support import asgi_client, new_key, session_body
@@ -115,3 +116,32 @@ async def test_the_snapshot_survives_a_restart_through_the_state_file(
     async with asgi_client(second, key) as client:
         got = await client.get(await url_for(client, "GET", "kept"))
         assert got.content == b"\x00binary\xff"
+
+
+async def test_snapshots_past_max_snapshot_bytes_are_refused_and_a_smaller_one_passes() -> None:
+    mock = create_app(Settings(limits=Limits(max_snapshot_bytes=1000)))
+    async with asgi_client(mock, new_key()) as client:
+        for ref in ("one", "two"):
+            await client.post("/api/v1/sessions", json=session_body(externalId=ref))
+        assert (
+            await put_object(client, await url_for(client, "PUT", "one"), b"a" * 600)
+        ).is_success
+        refused = await put_object(client, await url_for(client, "PUT", "two"), b"b" * 600)
+        assert refused.status_code == 507
+        assert refused.headers["x-trigger-mock-limit"] == "snapshots"
+        assert b"<Code>InsufficientStorage</Code>" in refused.content
+        assert b"--max-snapshot-bytes" in refused.content
+        missing = await client.get(await url_for(client, "GET", "two"))
+        assert missing.status_code == 404  # nothing was kept
+        # Replacing a snapshot with a smaller one frees room, even past the bound.
+        assert (
+            await put_object(client, await url_for(client, "PUT", "one"), b"a" * 100)
+        ).is_success
+        assert (
+            await put_object(client, await url_for(client, "PUT", "two"), b"b" * 600)
+        ).is_success
+        assert mock.state.store.snapshot_bytes == 700
+        health = (await client.get("/_mock/health")).json()
+        assert health["bounds"]["refusedSnapshots"] == 1
+        await client.post("/_mock/reset", json={"environment": client.headers["Authorization"][7:]})
+        assert mock.state.store.snapshot_bytes == 0
