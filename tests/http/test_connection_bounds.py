@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.testing import MockServer
+from mock_server.testing import MockServer, free_port
 from tests.support import new_key, session_body
 
 pytestmark = pytest.mark.subprocess
@@ -82,6 +82,13 @@ def is_header_timeout(answer: bytes) -> bool:
     )
 
 
+def counts(fake: MockServer) -> dict[str, int]:
+    """The bounds' counts in ``/_mock/health`` (``headerTimeouts``, ``openConnections``…)."""
+    status, health = fake.call("GET", "/_mock/health")
+    assert status == 200
+    return dict(health["bounds"])
+
+
 def log_lines(fake: MockServer, text: str) -> list[str]:
     return [line for line in fake.output().splitlines() if text in line]
 
@@ -143,30 +150,38 @@ def test_half_headers_by_the_thousand_time_out_while_others_are_served() -> None
             raw.close()
         assert len(answers) == PROBE, f"{PROBE - len(answers)} still open after {closed:.0f}s"
         assert all(is_header_timeout(answer) for answer in answers.values())
-        # Served as before, and the 1,500 timeouts logged in a few lines, not 1,500.
-        assert fake.call("GET", "/_mock/health")[0] == 200
+        # Counted, each; logged in a few lines, not 1,500; and all let go of (but the
+        # health check's own connection).
+        assert counts(fake)["headerTimeouts"] == PROBE
         assert 1 <= len(log_lines(fake, "(header_timeout)")) <= closed + 2
+        wait_for(lambda: counts(fake)["openConnections"] == 1)
+        assert counts(fake)["refusedConnections"] == 0
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
     fake: MockServer,
 ) -> None:
+    before = counts(fake)["headerTimeouts"]
     started = time.monotonic()
     raw = Raw(fake.port)
     answer = raw.rest()
     assert time.monotonic() - started >= 0.9  # the deadline, not a refusal
     assert is_header_timeout(answer)
+    assert counts(fake)["headerTimeouts"] >= before + 1
 
 
 def test_half_a_header_is_answered_408_and_closed(fake: MockServer) -> None:
+    before = counts(fake)["headerTimeouts"]
     raw = Raw(fake.port)
     raw.send(HALF_HEADER)
     assert is_header_timeout(raw.rest())
+    assert counts(fake)["headerTimeouts"] >= before + 1
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(
     fake: MockServer,
 ) -> None:
+    before = counts(fake)
     raw = Raw(fake.port)
     raw.send(HEALTH)
     assert raw.response()[0] == 200
@@ -175,6 +190,28 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(
     # with nothing sent: no 408 for a request that never began.
     assert raw.rest() == b""
     assert time.monotonic() - answered >= 2
+    after = counts(fake)
+    assert after["idleClosed"] >= before["idleClosed"] + 1
+    assert after["headerTimeouts"] == before["headerTimeouts"]
+
+
+def test_timeouts_changed_while_serving_apply_to_the_next_wait() -> None:
+    s2_port = free_port()
+    with MockServer(
+        "--header-timeout", "60", "--keep-alive-timeout", "60", "--s2-port", str(s2_port)
+    ) as fake:
+        fake.handle().limit(headerTimeout=1, keepAliveTimeout=1)
+        silent = Raw(fake.port)
+        idle = Raw(fake.port)
+        idle.send(HEALTH)
+        assert idle.response()[0] == 200
+        # The S2 port (hypercorn) waits for a header as long as its keep-alive timeout.
+        s2 = Raw(s2_port)
+        s2.send(b"GET /s2/v1/basins HTTP/1.1\r\nHost: x\r\n")
+        # All within the patience (the sockets' timeout), far below the 60 s at start.
+        assert is_header_timeout(silent.rest())
+        assert idle.rest() == b""
+        assert s2.rest() == b""
 
 
 def test_a_long_sse_read_outlives_the_header_timeout(fake: MockServer) -> None:
@@ -215,8 +252,12 @@ def test_pipelined_requests_are_answered_in_order(fake: MockServer) -> None:
 
 
 def refused(port: int) -> bool:
-    """Whether a new connection is closed at once with no answer (a reset or an EOF)."""
-    raw = Raw(port)
+    """Whether a new connection is closed at once with no answer: a reset (which may come
+    before ``connect`` returns) or an EOF."""
+    try:
+        raw = Raw(port)
+    except ConnectionResetError:
+        return True
     try:
         raw.send(HEALTH)
         return raw.rest() == b""
@@ -226,36 +267,49 @@ def refused(port: int) -> bool:
         raw.close()
 
 
+def kept_open(port: int) -> Raw | None:
+    """A new connection that was answered (a health check) and stays open, or ``None``
+    if it was refused."""
+    try:
+        raw = Raw(port)
+    except ConnectionResetError:
+        return None
+    try:
+        raw.send(HEALTH)
+        if raw.response()[0] == 200:
+            return raw
+    except (AssertionError, ConnectionResetError, BrokenPipeError):
+        pass
+    raw.close()
+    return None
+
+
 def test_connections_beyond_the_cap_are_closed_as_they_open() -> None:
     cap = 20
     with MockServer(
         "--max-connections", str(cap), "--header-timeout", "60", "--keep-alive-timeout", "60"
     ) as fake:
-        held = []
+        held: list[Raw] = []
+
+        def one_more_held() -> bool:
+            raw = kept_open(fake.port)
+            if raw is not None:
+                held.append(raw)
+            return raw is not None
+
+        # (Retried: the server may not yet have let go of the readiness check's connection.)
         for _ in range(cap):
-            raw = Raw(fake.port)
-            raw.send(HEALTH)
-            assert raw.response()[0] == 200  # admitted: served, and kept alive
-            held.append(raw)
+            wait_for(one_more_held)
         started = time.monotonic()
         assert refused(fake.port)
         assert time.monotonic() - started < PATIENCE / 2  # at once, not at a timeout
         wait_for(lambda: log_lines(fake, f"refused a connection: {cap} are open"))
 
         held.pop().close()  # one goes: a new one is let in
-
-        def one_more_served() -> bool:
-            raw = Raw(fake.port)
-            try:
-                raw.send(HEALTH)
-                if raw.response()[0] == 200:
-                    held.append(raw)
-                    return True
-            except (AssertionError, ConnectionResetError, BrokenPipeError):
-                raw.close()
-            return False
-
-        wait_for(one_more_served)
+        wait_for(one_more_held)
+        assert len(held) == cap
         assert refused(fake.port)  # and the cap holds again
         for raw in held:
             raw.close()
+        wait_for(lambda: counts(fake)["openConnections"] == 1)  # the health check's own
+        assert counts(fake)["refusedConnections"] >= 2
