@@ -146,6 +146,15 @@ class WaitpointNotFound(ApiError):
     message = "Waitpoint not found"
 
 
+class WaitpointLimitReached(ApiError):
+    """Waiting waitpoints alone fill what waitpoints may keep: the fake's own bound."""
+
+    status = 507
+
+    def render(self, behaviour: Behaviour) -> ErrorReply:
+        return ErrorReply(self.status, {"error": self.text}, {LIMIT_HEADER: "waitpoints"})
+
+
 class TooManyWaitpointTags(ApiError):
     status = 422
 

@@ -27,10 +27,11 @@ from ..core.jsoncodec import dump_json
 from ..core.times import MAX_JS_TIME_MS, iso_ms, js_date_ms
 from ..sessions.durations import natural_duration_ms
 from ..sessions.errors import SessionNotFound
-from .errors import RunNotFound, TooManyWaitpointTags, WaitpointNotFound
+from .errors import RunNotFound, TooManyWaitpointTags, WaitpointLimitReached, WaitpointNotFound
 from .realtime import Realtime
 from .records import Record, StreamKey
 from .streams import Channel
+from .waitpoint_budget import WAITPOINT_COST, WaitpointBudget
 
 WAITPOINT_PREFIX: Final = "waitpoint_"
 MAX_TAGS: Final = 10
@@ -115,6 +116,13 @@ class Waitpoint:
     completed_at: int | None = None
     output: str | None = None
     output_is_error: bool = False
+    charged: int = 0
+    """What it counts against the waitpoints' budget (:mod:`.waitpoint_budget`)."""
+
+    @property
+    def cost(self) -> int:
+        strings = len(self.idempotency_key or "") + sum(map(len, self.tags))
+        return WAITPOINT_COST + strings + len(self.output or "")
 
     @property
     def status(self) -> str:
@@ -182,6 +190,7 @@ class Waitpoints:
         self.realtime = realtime
         self._lock = threading.RLock()
         self._environments: dict[str, _Environment] = {}
+        self.budget = WaitpointBudget()
         realtime.on_part.append(self.part_appended)
         realtime.on_reset.append(self.reset)
 
@@ -221,15 +230,38 @@ class Waitpoints:
                 if key is not None
                 else None,
             )
+            output = first_output(self.realtime.channels.peek(env_id, stream), request.last_seq_num)
+            if output is not None:
+                waitpoint.complete(output, now)
+            if not self._room_for(waitpoint):
+                raise WaitpointLimitReached(
+                    "trigger-mock keeps at most 64 MiB of waitpoints and waiting ones fill "
+                    "it: complete some, or reset"
+                )
             env.by_id[waitpoint.id] = waitpoint
             if key is not None:
                 env.by_key[key] = waitpoint
-            output = first_output(self.realtime.channels.peek(env_id, stream), request.last_seq_num)
             if output is None:
                 env.register(waitpoint, stream)
-            else:
-                waitpoint.complete(output, now)
+            self.budget.kept(env_id, waitpoint)
             return Created(self._copy(waitpoint), is_cached=False)
+
+    def _room_for(self, waitpoint: Waitpoint) -> bool:
+        """Forget completed waitpoints, oldest first, until this one fits; whether it
+        does."""
+        self.budget.bytes += waitpoint.cost  # as if kept already
+        fits = self.budget.fit(self._forget)
+        self.budget.bytes -= waitpoint.cost
+        return fits
+
+    def _forget(self, env_id: str, waitpoint: object) -> None:
+        env = self._environments.get(env_id)
+        if env is None or not isinstance(waitpoint, Waitpoint):
+            return
+        env.by_id.pop(waitpoint.id, None)
+        key = waitpoint.idempotency_key
+        if key is not None and env.by_key.get(key) is waitpoint:
+            del env.by_key[key]
 
     def part_appended(self, env_id: str, stream: StreamKey, text: str) -> None:
         """Complete every waitpoint registered on ``stream`` with the part just appended."""
@@ -239,6 +271,8 @@ class Waitpoints:
             for waitpoint in [] if env is None else env.pending.pop(stream, []):
                 if not waitpoint.settle(now):
                     waitpoint.complete(text, now)
+                self.budget.recharge(waitpoint)
+            self.budget.fit(self._forget)
 
     def block(self, env_id: str, run_id: str, waitpoint_id: str) -> None:
         """``run_id`` waits on the waitpoint: it must be one the run was given."""
@@ -262,6 +296,7 @@ class Waitpoints:
             if waitpoint is None:
                 raise WaitpointNotFound()
             waitpoint.settle(now)
+            self.budget.recharge(waitpoint)
             return self._copy(waitpoint)
 
     @staticmethod
@@ -275,3 +310,4 @@ class Waitpoints:
                 self._environments = {}
             else:
                 self._environments.pop(env_id, None)
+            self.budget.clear(env_id)

@@ -334,3 +334,27 @@ async def test_a_reset_forgets_waitpoints(mock: MockApp) -> None:
         assert (await theirs.get(f"/api/v1/waitpoints/tokens/{theirs_id}")).status_code == 200
         assert (await mine.post("/_mock/reset")).status_code == 200
         assert (await theirs.get(f"/api/v1/waitpoints/tokens/{theirs_id}")).status_code == 404
+
+
+# --- the bound on what waitpoints keep ------------------------------------------------
+
+
+async def test_waitpoints_past_their_budget_forget_completed_ones_or_refuse(
+    mock: MockApp, client: httpx.AsyncClient
+) -> None:
+    mock.state.waitpoints.budget.budget = 5000  # four waiting waitpoints' worth
+    run = (await start(client))["runId"]
+    made = [await waitpoint(client, run) for _ in range(4)]
+    refused = await register(client, run)
+    assert refused.status_code == 507
+    assert refused.headers["x-trigger-mock-limit"] == "waitpoints"
+    assert "waitpoints" in refused.json()["error"]
+    await append(client, "chat-1", "in", '"' + "x" * 100 + '"')  # completes all four
+    assert [(await token(client, w))["status"] for w in made] == ["COMPLETED"] * 4
+    newest = await waitpoint(client, run)  # room is made by forgetting the oldest completed
+    gone = await client.get(f"/api/v1/waitpoints/tokens/{made[0]}")
+    assert gone.status_code == 404
+    assert (await token(client, made[1]))["status"] == "COMPLETED"
+    assert (await token(client, newest))["id"] == newest
+    budget = mock.state.waitpoints.budget
+    assert budget.forgotten == 1 and budget.bytes <= budget.budget
