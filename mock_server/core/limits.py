@@ -103,6 +103,7 @@ class BoundCounts:
     refused_readers: int = 0
     refused_connections: int = 0
     header_timeouts: int = 0
+    oversized_headers: int = 0
     idle_closed: int = 0
     open_connections: int = 0
     """Not a count of refusals: the connections open now (kept by the server's protocol)."""

@@ -18,6 +18,12 @@ from ..core.limits import BoundCounts, Limits, OncePerSecond
 
 logger = logging.getLogger("trigger_mock")
 
+MAX_HEADER_BYTES: Final = 32 * 1024
+"""A request's target and headers together (uvicorn sets no bound: one request with 30 MiB
+of headers took a served fake 725 MiB, its journal keeping them)."""
+MAX_HEADERS: Final = 100
+"""Header lines in one request."""
+
 FILE_MARGIN: Final = 256
 """Open files the process needs besides the API port's connections (the S2 port's
 connections, listening sockets, the state file, the log)."""
@@ -44,6 +50,7 @@ class ConnectionGuard:
         self._refusals = OncePerSecond()
         self._header_timeouts = OncePerSecond()
         self._idle_closes = OncePerSecond()
+        self._oversized = OncePerSecond()
 
     @property
     def header_timeout(self) -> float:
@@ -79,6 +86,15 @@ class ConnectionGuard:
             logging.WARNING,
             "closed a connection that sent no complete request header within "
             f"{self.limits.header_timeout:g} s (header_timeout)",
+        )
+
+    def header_too_large(self) -> None:
+        self.bounds.oversized_headers += 1
+        self._log(
+            self._oversized,
+            logging.WARNING,
+            f"answered 431 to a request whose header passed {MAX_HEADER_BYTES} bytes or "
+            f"{MAX_HEADERS} lines",
         )
 
     def idle_closed(self) -> None:
@@ -132,3 +148,25 @@ def raise_open_file_limit(connections: int, margin: int = FILE_MARGIN) -> int | 
             connections,
         )
     return soft
+
+
+class OncePerSecondFilter(logging.Filter):
+    """Lets a logger's record with a given message through at most once a second (uvicorn
+    logs every request it cannot parse, so a flood of them would flood the log)."""
+
+    def __init__(self, message: str, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.message = message
+        self._gate = OncePerSecond()
+        self._clock = clock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() != self.message:
+            return True
+        if not self._gate.due(self._clock()):
+            return False
+        held = self._gate.take_held()
+        if held:
+            record.msg = f"{self.message} ({held} more like it since the last such line)"
+            record.args = ()
+        return True

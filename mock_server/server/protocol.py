@@ -23,7 +23,11 @@ from ..core.jsoncodec import dump_json
 from ..core.limits import BoundCounts, Limits
 from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
-from .connection_bounds import ConnectionGuard
+from .connection_bounds import MAX_HEADER_BYTES, MAX_HEADERS, ConnectionGuard
+
+
+class _HeaderTooLarge(Exception):
+    """Raised from a parser callback to stop reading a request whose header is too big."""
 
 
 class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
@@ -85,6 +89,8 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
         self._awaiting_header = False
         self._header_begun = False
         self._header_timer: TimerHandle | None = None
+        self._header_bytes = 0
+        self._header_too_large = False
 
     # uvicorn arms its keep-alive timer with this attribute; read at that moment, the
     # Limits value in force applies (uvicorn's start-up value is not used).
@@ -119,6 +125,40 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._header_begun = True
+        self._header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header(len(name) + len(value) + 4)
+        if len(self.headers) >= MAX_HEADERS:
+            self._refuse_header()
+        super().on_header(name, value)
+
+    def _count_header(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self._refuse_header()
+
+    def _refuse_header(self) -> None:
+        # httptools turns this into a parse error, which uvicorn answers through
+        # send_400_response (below), having stopped reading.
+        self._header_too_large = True
+        raise _HeaderTooLarge()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._header_too_large:
+            super().send_400_response(msg)
+            return
+        self._stop_header_timer()
+        self.guard.header_too_large()
+        self.send_json_error(
+            431,
+            f"Request header too large: at most {MAX_HEADER_BYTES} bytes of request target "
+            f"and headers, in at most {MAX_HEADERS} lines",
+        )
 
     def on_headers_complete(self) -> None:
         self._awaiting_header = self._header_begun = False

@@ -257,10 +257,14 @@ def serve(settings: Settings) -> int:
         logger.info(
             "S2 endpoint for the SDK's writers also on port %d (HTTP/1.1 + h2c)", settings.s2_port
         )
-    from .connection_bounds import raise_open_file_limit
+    from .connection_bounds import OncePerSecondFilter, raise_open_file_limit
     from .protocol import protocol_class
 
     raise_open_file_limit(mock.state.limits.max_connections)
+    # uvicorn warns about each request it cannot parse; a flood must not flood the log.
+    logging.getLogger("uvicorn.error").addFilter(
+        OncePerSecondFilter("Invalid HTTP request received.")
+    )
     config = uvicorn.Config(
         mock,
         http=protocol_class(mock.state.limits, mock.state.bounds),

@@ -313,3 +313,31 @@ def test_connections_beyond_the_cap_are_closed_as_they_open() -> None:
             raw.close()
         wait_for(lambda: counts(fake)["openConnections"] == 1)  # the health check's own
         assert counts(fake)["refusedConnections"] >= 2
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40_000 + b"\r\n\r\n",
+        b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\n" + b"a: b\r\n" * 150 + b"\r\n",
+        b"GET /api/v1/sessions?q=" + b"q" * 40_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["long header", "many headers", "long target"],
+)
+def test_a_header_past_its_bound_is_answered_431_and_not_kept(
+    fake: MockServer, head: bytes
+) -> None:
+    before = counts(fake)["oversizedHeaders"]
+    raw = Raw(fake.port)
+    raw.send(head)
+    status, headers, body = raw.response()
+    assert (status, headers["connection"]) == (431, "close")
+    assert "Request header too large" in json.loads(body)["error"]
+    assert raw.rest() == b""  # nothing more, and closed after the answer
+    raw.close()
+    assert counts(fake)["oversizedHeaders"] == before + 1
+    # Within the bounds, the same kind of request is served.
+    ok = Raw(fake.port)
+    ok.send(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n" + b"a: b\r\n" * 90 + b"\r\n")
+    assert ok.response()[0] == 200
+    ok.close()
