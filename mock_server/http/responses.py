@@ -34,7 +34,7 @@ from ..core.errors import (
 from ..core.fidelity import Behaviour
 from ..core.jsoncodec import dump_json
 from ..core.specs import HTTP_METHODS
-from .failures.connection import cut
+from .failures.connection import connection_of, cut
 
 logger = logging.getLogger("trigger_mock")
 
@@ -132,9 +132,18 @@ def error_handler(
     return handle
 
 
+WRITE_STALL_SECONDS: Final = 30.0
+"""How long an SSE reader may leave its socket full before it is let go of."""
+
+
 class EventStream(StreamingResponse):
     """An SSE response that ends quietly when the server stops, even for a reader whose
-    socket is full (the server cancels it; that is the expected end, not an error)."""
+    socket is full (the server cancels it; that is the expected end, not an error).
+
+    A reader that stops reading keeps, besides its socket's buffers, the event that did
+    not fit (up to a 1 MiB batch). One whose socket stays full for
+    :data:`WRITE_STALL_SECONDS` is reset, and that is freed; the client sees the
+    connection drop and may resume with ``Last-Event-ID``."""
 
     def __init__(self, follow: Follow, headers: dict[str, str]) -> None:
         super().__init__(follow.events(), media_type="text/event-stream", headers=headers)
@@ -144,11 +153,33 @@ class EventStream(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._follow.limit is not None:
             send = self._cutting(scope, receive, send)
+        send = self._unstalled(scope, send)
         try:
             await super().__call__(scope, receive, send)
         except asyncio.CancelledError:
             if not self._channels.closing:
                 raise
+
+    @staticmethod
+    def _unstalled(scope: Scope, send: Send) -> Send:
+        """``send``, giving up on a reader whose socket stays full: it is reset, and the
+        server's disconnect ends the stream."""
+        stalled = False
+
+        async def sending(message: Message) -> None:
+            nonlocal stalled
+            if stalled:
+                return
+            try:
+                await asyncio.wait_for(send(message), WRITE_STALL_SECONDS)
+            except TimeoutError:
+                stalled = True
+                connection = connection_of(scope)
+                if connection is not None:
+                    connection.reset()
+                logger.info("reset an SSE reader whose socket stayed full %gs", WRITE_STALL_SECONDS)
+
+        return sending
 
     def _cutting(self, scope: Scope, receive: Receive, send: Send) -> Send:
         """``send``, except that a stream the reader's limit ended is cut instead of
