@@ -217,7 +217,9 @@ class RateLimiter:
         actor = claims.get("act")
         actor_sub = actor.get("sub") if isinstance(actor, dict) else None
         if isinstance(actor_sub, str) and actor_sub:
-            return policy.public_token, f"jwt-actor:{env.id}:{actor_sub}"
+            # The actor's id, digested: a self-minted token's act.sub is any length.
+            actor = hashlib.sha256(actor_sub.encode("utf-8", "surrogatepass")).hexdigest()
+            return policy.public_token, f"jwt-actor:{env.id}:{actor}"
         return policy.public_token, fallback[1]
 
     def _take_token(self, config: TokenBucket, identifier: str, now: int) -> Verdict:

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -83,7 +83,13 @@ class Script:
         for rule in self.rules:
             if rule.match is None or rule.match.search(user_text):
                 return rule
+        if len(user_text) > ECHO_MAX_CHARS:  # one record per word: a huge echo would flood
+            user_text = user_text[:ECHO_MAX_CHARS] + " …"
         return Rule(None, text=f"echo: {user_text}" if self.echo else "")
+
+
+ECHO_MAX_CHARS: Final = 4096
+"""The most of a user's message ``echo`` repeats."""
 
 
 def text_chunks(text: str, message_id: str, part: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Final
 
 from ..core.clock import Clock
 from ..core.ids import SESSION_PREFIX, IdSource, is_cuid
@@ -34,6 +35,9 @@ from .model import Session
 from .outcomes import Closed, Created, RunSwap
 from .requests import UNSET, NewSession, SessionChanges
 from .snapshot_store import SnapshotStore
+
+
+MAX_SHARED_STRINGS: Final = 10_000
 
 
 class SessionStore(SnapshotStore):
@@ -76,7 +80,11 @@ class SessionStore(SnapshotStore):
         return self._environments.get(env_id) or EnvironmentState()
 
     def _shared(self, text: str) -> str:
-        """One copy of each repeated string (types, tasks, tags) across sessions."""
+        """One copy of each repeated string (types, tasks, tags) across sessions, for the
+        first :data:`MAX_SHARED_STRINGS` different ones (strings are never let go of before
+        a full reset, so new ones past that are kept as they come)."""
+        if len(self._strings) >= MAX_SHARED_STRINGS:
+            return self._strings.get(text, text)
         return self._strings.setdefault(text, text)
 
     # --- operations ---------------------------------------------------------------------
