@@ -19,42 +19,6 @@ def test_s2_refuses_an_append_metering_over_1_mib_together() -> None:
         check_append([((), "")] * 1001)
 
 
-def test_a_stream_only_readers_touched_goes_when_the_last_one_leaves() -> None:
-    channels, _ = store(budget=10**9)
-    for n in range(100):  # readers of made-up keys
-        stream = channels.channel(ENV, StreamKey(f"nobody-{n}", "out"))
-        channels.reader_joined(1, stream)
-        channels.reader_joined(-1, stream)
-    assert channels.streams(ENV) == {} and channels.meter.streams == 0
-    assert channels.meter.bytes == 0
-    written = channels.channel(ENV, A)
-    channels.append(ENV, A, [((), "x")])
-    channels.reader_joined(1, written)
-    channels.reader_joined(-1, written)
-    assert channels.peek(ENV, A) is written  # a stream with a past is kept
-
-
-def test_part_ids_cost_the_same_whatever_their_length_and_go_after_their_window() -> None:
-    channels, clock = store(budget=10**9)
-    channels.append(ENV, A, [((), "x")], part_id="p" * 60_000)
-    assert channels.append(ENV, A, [((), "x")], part_id="p" * 60_000) is None  # deduped
-    channels.append(ENV, A, [((), "x")], part_id="short")
-    with_parts = channels.meter.bytes
-    assert channels.meter.part_ids == 2
-    clock.advance(6 * 60)  # past the 5-minute window
-    channels.append(ENV, A, [((), "x")])
-    channels.channel(ENV, A).forget_parts(clock.now_ms())
-    assert channels.meter.part_ids == 0
-    assert channels.meter.bytes < with_parts + cost(body="x")
-
-
-def test_over_the_budget_with_no_record_left_idle_streams_go() -> None:
-    channels, _ = store(budget=20 * STREAM_COST)
-    for n in range(40):  # S2 appends to made-up stream names, each dropped by the next
-        channels.append(ENV, StreamKey(f"made-up-{n}", "out"), [((), "x")])
-    assert channels.meter.streams < 40 and channels.meter.bytes <= 21 * STREAM_COST + cost()
-
-
 def test_the_echo_agent_repeats_at_most_4096_characters() -> None:
     from mock_server.channels.agent import ECHO_MAX_CHARS, Script
 
