@@ -36,18 +36,24 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import soak_edges as edges
+import soak_faults as faults_
+import soak_hostile as hostile
 import soak_load as load
+import soak_readers as readers
 from soak_checks import (
     NEVER,
     Verdict,
     check_session,
     check_stream,
+    kill_window,
     save_gaps,
 )
 from soak_report import Report, human_line, summary
-from soak_server import Monitor, Served, gathered, read_sessions, read_stream, rss_mib
+from soak_server import POLL, Monitor, Served, gathered, read_sessions, read_stream, rss_mib
 from soak_traffic import Bucket, Traffic
+
+from mock_server.channels.streams import BATCH_MAX_BYTES
+from mock_server.http.journal import BODY_BUDGET
 
 MIB = 1 << 20
 KEYS = [f"tr_dev_soak{n}{'0' * 16}" for n in range(4)]
@@ -77,10 +83,23 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     add("--max-environments", type=int, default=24)
     add("--max-sse-readers", type=int, default=24)
     add("--header-timeout", type=float, default=2.0)
-    add("--rss-slack", type=float, default=96, help="MiB over baseline + budget (see below)")
+    add("--rss-slack", type=float, help="MiB allowed over baseline + budget (default: below)")
     add("--keep", action="store_true", help="keep the temporary directory")
     add("--serve-arg", action="append", default=[], help="another `serve` argument")
     return parser.parse_args(argv)
+
+
+def slack_parts(args: argparse.Namespace) -> dict[str, float]:
+    """What the server may hold beyond its baseline and its record budget, in MiB: the
+    request journal's bodies (bounded on their own), one SSE batch in flight per reader
+    the cap admits (a stalled reader's socket holds it), and the allocator's own slack
+    (arenas a restart's load of the state file leaves behind, free lists; a restarted
+    server settled about 16 MiB above the first one in our runs)."""
+    return {
+        "journalBodies": BODY_BUDGET / MIB,
+        "readerBatches": args.max_sse_readers * BATCH_MAX_BYTES / MIB,
+        "allocator": 24.0,
+    }
 
 
 async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -91,7 +110,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         setup_sessions + args.max_environments + 0.6 * args.duration * args.create_rate
     )
     faults = workdir / "faults.json"
-    faults.write_text(edges.dumps(edges.faults_file(args.seed)))
+    faults.write_text(faults_.dumps(faults_.faults_file(args.seed)))
     served = Served(workdir, [
         "--s2-port", "-1", "--log-level", "warning", "--no-ui", "--seed", str(args.seed),
         "--faults", str(faults), "--max-record-bytes", str(budget),
@@ -101,6 +120,9 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         *args.serve_arg,
     ])  # fmt: skip
     report = Report(args=vars(args) | {"json": str(args.json)}, budget=budget, cap=cap)
+    report.own_keys = len(KEYS) + 1
+    report.slack_parts = slack_parts(args)
+    report.slack = args.rss_slack or sum(report.slack_parts.values())
     report.starts.append(await asyncio.to_thread(served.start))
     monitor = Monitor(served)
     monitor.start()
@@ -114,6 +136,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if served.live_pid() is not None:
             served.stop()
     report.rss_samples = monitor.rss
+    report.logs = served.logs
     return summary(report, t)
 
 
@@ -134,13 +157,13 @@ async def run(
         ),
         *(load.writer(t, written, s2=False) for _ in range(args.writers)),
         *(load.writer(t, written, s2=True) for _ in range(2)),
-        *(edges.follower(t) for _ in range(3)),
-        *(edges.staller(t, served.port) for _ in range(2)),
-        edges.reader_cap_probe(t, served.port, args.max_sse_readers, every=7),
-        edges.environment_probe(t, every=1.5),
-        edges.hostile(t),
-        *(edges.raw_hostile(t, served.port, args.header_timeout) for _ in range(2)),
-        edges.fault_worker(t, FAULT_KEY),
+        *(readers.follower(t) for _ in range(3)),
+        *(readers.staller(t, served.port) for _ in range(2)),
+        readers.reader_cap_probe(t, served.port, args.max_sse_readers, every=7),
+        hostile.environment_probe(t, every=1.5),
+        hostile.hostile(t),
+        *(hostile.raw_hostile(t, served.port, args.header_timeout) for _ in range(2)),
+        faults_.fault_worker(t, FAULT_KEY),
     ]
     tasks = [asyncio.create_task(worker) for worker in workers]
     watcher = asyncio.create_task(watch_health(t, served, report))
@@ -176,8 +199,11 @@ async def health(t: Traffic) -> dict[str, Any]:
 async def watch_health(t: Traffic, served: Served, report: Report) -> None:
     while True:
         await t.up.wait()
-        incarnation = served.incarnation
+        incarnation, asked = served.incarnation, time.monotonic()
         seen = await health(t)
+        took = time.monotonic() - asked
+        if t.up.is_set() and incarnation == served.incarnation and took > report.slowest[0]:
+            report.slowest = (took, asked - report.load_start)
         if seen and incarnation == served.incarnation:
             report.health[incarnation] = seen
             report.most_sessions = max(report.most_sessions, seen.get("sessions", 0))
@@ -187,6 +213,7 @@ async def watch_health(t: Traffic, served: Served, report: Report) -> None:
 async def kill_and_check(t: Traffic, served: Served, monitor: Monitor, report: Report) -> None:
     report.health[served.incarnation] = await health(t)
     t.up.clear()
+    t.epoch += 1
     kill = time.monotonic()
     served.kill()
     report.starts.append(await asyncio.to_thread(served.start))
@@ -195,9 +222,7 @@ async def kill_and_check(t: Traffic, served: Served, monitor: Monitor, report: R
     writes = [at for at, incarnation in monitor.writes if incarnation == 1]
     gaps = save_gaps(writes, report.load_start, kill)
     report.save_gaps = gaps
-    # A write answered just after a save began is in the save after it, which ends at most
-    # one gap later; polling the file adds up to 20 ms.
-    report.window = (max(gaps) if gaps else SAVE_INTERVAL + 0.25) + 0.05
+    report.window = kill_window(gaps, SAVE_INTERVAL, POLL)
     report.kill_at = kill - report.load_start
     report.at_kill = await check_all(t, report, cutoff=kill - report.window, kill=kill)
     report.paused = time.monotonic() - kill

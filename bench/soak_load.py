@@ -69,12 +69,28 @@ async def create(t: Traffic, owner: int, key: str, *, fresh: bool) -> Session | 
     )
     if not isinstance(answer, httpx.Response) or answer.status_code != 201:
         return None
+    return adopt(t, key, external_id, answer, owner)
+
+
+def adopt(
+    t: Traffic,
+    key: str,
+    external_id: str,
+    answer: httpx.Response,
+    owner: int,
+    *,
+    shared: bool = True,
+) -> Session:
+    """A session the server just created: booked, and (if ``shared``) one the writers and
+    readers may use. The fault worker's are not shared: no other request may use up the
+    rules made for its environment."""
     row = answer.json()
     session = Session(key, external_id, row["id"], row["publicAccessToken"], owner, row["runId"])
     session.book = SessionBook(key, external_id, row["id"])
     session.book.seen(time.monotonic(), row)
-    t.sessions.append(session)
     t.books[(key, external_id)] = session.book
+    if shared:
+        t.sessions.append(session)
     return session
 
 
@@ -201,10 +217,10 @@ def stream_path(ref: str, io: str, channel: str | None) -> str:
 
 def size_of(rng: random.Random) -> int:
     roll = rng.random()
-    if roll < 0.65:
+    if roll < 0.5:
         return rng.randint(20, 600)  # chat-sized parts
     if roll < 0.995:
-        return rng.randint(4 << 10, 96 << 10)
+        return rng.randint(8 << 10, 128 << 10)
     return rng.randint(600 << 10, 900 << 10)  # near S2's 1 MiB per record
 
 
@@ -259,7 +275,7 @@ async def s2_append(t: Traffic, session: Session, written: Bucket, grants: dict[
         grants[where] = (answer.headers["x-s2-access-token"], answer.headers["x-s2-stream-name"])
     token, name = grants[where]
     bodies = [
-        text_of(rng.randint(10, 24 << 10), rng, t.next_id("s2")) for _ in range(rng.randint(1, 8))
+        text_of(rng.randint(10, 64 << 10), rng, t.next_id("s2")) for _ in range(rng.randint(1, 6))
     ]
     await written.take(sum(map(len, bodies)))
     records = [{"body": body, "headers": [["soak", "1"]]} for body in bodies]

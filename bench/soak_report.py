@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soak_checks import Verdict, drop_order_violations, overlaps, rss_verdict
+from soak_hostile import HEADER_CASES, KILLED
 from soak_traffic import Traffic
 
 MIB = 1 << 20
+UNRESPONSIVE = 5.0
+"""Seconds ``/_mock/health`` may take before the server counts as frozen."""
+SETTLE = 10.0
+"""Seconds a restarted server takes to settle (load its state, warm its journal) before
+its RSS counts against the second third's."""
 ORDER_TOLERANCE = 3.0
 """Seconds by which acknowledgements may lag the order the server stored the records in
 (answers queue behind a state-file write, and the client's own loop is busy)."""
-HEADER_CASES = ("half-sent headers", "trickled headers")
 
 
 @dataclass
@@ -22,8 +27,12 @@ class Report:
     args: dict[str, Any]
     budget: int
     cap: int
+    own_keys: int = 0
+    """Keys the soak itself uses (each one an environment)."""
     starts: list[float] = field(default_factory=list)
     baseline: float = 0.0
+    slack: float = 0.0
+    slack_parts: dict[str, float] = field(default_factory=dict)
     load_start: float = 0.0
     load_end: float = 0.0
     paused: float = 0.0
@@ -31,6 +40,9 @@ class Report:
     """The last ``/_mock/health`` of each incarnation."""
     health_after: dict[str, Any] = field(default_factory=dict)
     most_sessions: int = 0
+    slowest: tuple[float, float] = (0.0, 0.0)
+    """The slowest ``/_mock/health`` answer (seconds) and when it was asked (seconds into
+    the load): a server that stops answering shows here first."""
     kill_at: float = 0.0
     kill_windows: list[tuple[float, float]] = field(default_factory=list)
     save_gaps: list[float] = field(default_factory=list)
@@ -42,6 +54,7 @@ class Report:
     final_exit: int | None = None
     crashes: list[str] = field(default_factory=list)
     rss_samples: list[tuple[float, int, float]] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
 
 
 def _records(health: dict[str, Any]) -> dict[str, Any]:
@@ -63,23 +76,32 @@ def summary(report: Report, t: Traffic) -> dict[str, Any]:
             errors["kill window"] += 1
         else:
             errors["unexpected"] += 1
-            unexpected.append(f"{failure.op}: {failure.kind}")
+            at = failure.start - report.load_start
+            took = failure.end - failure.start
+            unexpected.append(f"{failure.op}: {failure.kind} (sent at {at:.1f} s, {took:.1f} s)")
     if errors["unexpected"]:
         reasons.append(f"{errors['unexpected']} connection errors outside the kill window")
     if tally.server_errors:
         reasons.append(f"5xx not injected nor a bound's: {dict(tally.server_errors)}")
+    if report.slowest[0] > UNRESPONSIVE:
+        took, at = report.slowest
+        reasons.append(
+            f"the server stopped answering: /_mock/health took {took:.0f} s ({at:.0f} s in)"
+        )
     reasons += [f"inconsistent answer: {text}" for text in tally.anomalies[:10]]
     reasons += [f"worker crashed: {text}" for text in report.crashes]
 
     # Memory: what the load ran with, both incarnations, on the load's own timeline.
     samples = [(at, mib) for at, _, mib in report.rss_samples]
+    restarted = report.kill_windows[-1][1] if report.kill_windows else report.load_start
     rss = rss_verdict(
         [(at, mib) for at, mib in samples if report.load_start <= at <= report.load_end],
         start=report.load_start,
         end=report.load_end,
+        settled=restarted + SETTLE,
         baseline=report.baseline,
         budget_mib=report.budget / MIB,
-        slack_mib=report.args["rss_slack"],
+        slack_mib=report.slack,
         climb_mib=max(8.0, 0.1 * report.budget / MIB),
     )
     reasons += rss.problems
@@ -105,16 +127,17 @@ def summary(report: Report, t: Traffic) -> dict[str, Any]:
         reasons.append(f"session cap {report.cap} not enforced: {report.most_sessions} stored")
     made = tally.probes["environments"].get("201", 0)
     limit = report.args["max_environments"]
-    if made + 5 > limit:
+    if made + report.own_keys > limit:
         reasons.append(f"environment cap {limit} not enforced: {made} new keys accepted")
     if tally.probes["sse-readers"].get("not refused"):
         reasons.append(f"SSE reader cap not enforced: {report.args['max_sse_readers'] + 3} open")
     for case in HEADER_CASES:
-        wrong = {k: n for k, n in tally.hostile.get(case, {}).items() if k != "408"}
+        wrong = {k: n for k, n in tally.hostile.get(case, {}).items() if k not in ("408", KILLED)}
         if wrong:
             reasons.append(f"{case}: not answered 408 within the header timeout: {wrong}")
-    if report.stop_exit != 0:
-        reasons.append(f"SIGTERM: exit status {report.stop_exit}")
+    for when, status in (("at the end", report.stop_exit), ("after the checks", report.final_exit)):
+        if status != 0:
+            reasons.append(f"SIGTERM {when}: exit status {status}")
 
     gaps = sorted(report.save_gaps)
     result: dict[str, Any] = {
@@ -137,6 +160,7 @@ def summary(report: Report, t: Traffic) -> dict[str, Any]:
         "boundsAnswered": bounds,
         "capProbes": {k: dict(v) for k, v in tally.probes.items() if k != "faults"},
         "mostSessions": report.most_sessions,
+        "slowestHealthS": round(report.slowest[0], 2),
         "hostile": {k: dict(v) for k, v in sorted(tally.hostile.items())},
         "connectionErrors": dict(errors),
         "unexpectedErrors": unexpected[:20],
@@ -145,11 +169,13 @@ def summary(report: Report, t: Traffic) -> dict[str, Any]:
             "startMiB": round(samples[0][1], 1) if samples else None,
             "baselineMiB": round(rss.baseline, 1),
             "plateauMiB": round(rss.last_third, 1),
-            "secondThirdMiB": round(rss.second_third, 1),
+            "comparedWith": {"window": rss.earlier_window, "medianMiB": round(rss.earlier, 1)},
             "lastThirdMaxMiB": round(rss.last_third_max, 1),
             "maxMiB": round(rss.peak, 1),
             "boundMiB": round(rss.bound, 1),
+            "slackMiB": report.slack_parts,
             "samples": len(samples),
+            "series": _series(report),
         },
         "records": {
             "dropped": dropped,
@@ -178,9 +204,20 @@ def summary(report: Report, t: Traffic) -> dict[str, Any]:
             "oldestLostS": round(max(lost), 3) if lost else None,
             "problems": len(report.at_kill.problems),
         },
+        "serverLog": [line for log in report.logs for line in log.splitlines()][-30:],
         "health": {"last": report.health.get(max(report.health, default=0), {})},
     }
     return result
+
+
+def _series(report: Report, points: int = 40) -> list[list[float]]:
+    """(seconds into the load, incarnation, MiB), thinned to about ``points``."""
+    inside = [s for s in report.rss_samples if s[0] >= report.load_start]
+    step = max(1, len(inside) // points)
+    return [
+        [round(at - report.load_start, 1), incarnation, round(mib, 1)]
+        for at, incarnation, mib in inside[::step]
+    ]
 
 
 def _spread(times: list[float]) -> dict[str, float]:

@@ -18,6 +18,9 @@ from soak_checks import Observed, StreamKey
 
 from mock_server.testing import ServedProcess, free_port
 
+POLL = 0.02
+"""Seconds between looks at the state file."""
+
 
 class Served:
     """``trigger-mock serve`` on one port and one state file, started again as often as
@@ -45,10 +48,9 @@ class Served:
             self.command(), self.port, name="trigger-mock serve", cwd=self.workdir,
             ready_path="/_mock/health",
         )  # fmt: skip
-        self.process.spawn()
-        took = self.process.wait_ready(timeout=120)
         self.incarnation += 1
-        return took
+        self.process.spawn()
+        return self.process.wait_ready(timeout=120)
 
     def live_pid(self) -> int | None:
         process = self.process
@@ -102,7 +104,7 @@ class Monitor(threading.Thread):
     def run(self) -> None:
         last: tuple[int, int] | None = None
         next_sample = 0.0
-        while not self.halt.wait(0.02):
+        while not self.halt.wait(POLL):
             now = time.monotonic()
             try:
                 found = os.stat(self.served.state)

@@ -151,6 +151,8 @@ class Traffic:
         self.books: dict[tuple[str, str], SessionBook] = {}
         self.streams: defaultdict[StreamKey, dict[int, Acked]] = defaultdict(dict)
         self.counter = 0
+        self.epoch = 0
+        """Counts the kills: a raw exchange that spans one is not judged."""
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1

@@ -81,6 +81,8 @@ class Follow:
     """Records to send before the stream is cut short (an injected fault); ``cut`` says
     it was."""
     cut: bool = False
+    _reading: bool = False
+    """Counted among the live readers (from :meth:`join` until :meth:`leave`)."""
 
     def batch_event(self, records: list[Record]) -> bytes:
         self.count += len(records)
@@ -95,13 +97,30 @@ class Follow:
         data = b'{"tail":' + _tail(self.channel) + b',"timestamp":%d}' % self.now_ms()
         return b"event: ping\ndata: " + data + b"\n\n"
 
+    def join(self) -> None:
+        """Count this reader as live from now (the handler does, as it admits it, so a
+        burst of readers cannot pass ``max_sse_readers`` before their streams start); it
+        also keeps the stream from being forgotten."""
+        if not self._reading:
+            self._reading = True
+            self.channels.reader_joined(1, self.channel)
+
+    def leave(self) -> None:
+        if self._reading:
+            self._reading = False
+            self.channels.reader_joined(-1, self.channel)
+
+    def __del__(self) -> None:
+        # A response that was never sent (its client left first) never ran :meth:`events`.
+        self.leave()
+
     async def events(self) -> AsyncIterator[bytes]:
-        self.channels.reader_joined(1, self.channel)  # keeps the stream from being forgotten
+        self.join()
         try:
             async for event in self._events():
                 yield event
         finally:
-            self.channels.reader_joined(-1, self.channel)
+            self.leave()
 
     async def _events(self) -> AsyncIterator[bytes]:
         now = time.monotonic()
@@ -111,6 +130,10 @@ class Follow:
                 self.cut = True
                 return
             records = self.channels.read(self.channel, self.position)
+            if not records and self.channel.tail > self.position:
+                # Every record from here to the tail is gone (age, a trim, the memory
+                # budget): wait for the next one, or a wait would return at once, forever.
+                self.position = self.channel.tail
             if records and self.limit is not None:
                 records = records[: self.limit - self.count]
             now = time.monotonic()

@@ -202,9 +202,8 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
         return channel.tail > seen_tail
 
     def admit_reader(self) -> None:
-        """:class:`TooManyReaders` if ``max_sse_readers`` are reading already (readers
-        count from their first event, so a burst of them may pass the bound by as many as
-        start at once)."""
+        """:class:`TooManyReaders` if ``max_sse_readers`` are reading already (a reader
+        counts from its admission: :meth:`~.sse.Follow.join`)."""
         if self.live_readers >= self.limits.max_sse_readers:
             self.bounds.refused_readers += 1
             raise TooManyReaders(self.limits.max_sse_readers)

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +33,8 @@ from ..sessions.snapshots import Snapshot
 from ..sessions.store import SessionStore
 
 logger = logging.getLogger("trigger_mock")
+
+MIN_PAUSE_SECONDS: Final = 0.05
 
 FORMAT: Final = "trigger-mock state"
 VERSION: Final = 2
@@ -249,13 +252,20 @@ class StateSaver:
     async def run(self, stopping: asyncio.Event) -> None:
         """Save after changes until ``stopping``, then once more. A save the system
         refuses (no file descriptor left, a full disk) is logged and tried again at the next
-        round; the file on disk stays the last one written whole."""
+        round; the file on disk stays the last one written whole.
+
+        Rounds start ``interval`` apart, the time a save takes included (a pause of at least
+        a twentieth of a second between them), so a write is on disk at most about
+        ``interval`` plus one save after it was acknowledged."""
         failing = False
+        took = 0.0
         while True:
             stopped = stopping.is_set()
             if not stopped:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), self.interval)
+                    pause = max(MIN_PAUSE_SECONDS, self.interval - took)
+                    await asyncio.wait_for(stopping.wait(), pause)
+            started = time.monotonic()
             try:
                 await self.save_changed()
             except OSError as exc:
@@ -268,5 +278,6 @@ class StateSaver:
                 if failing:
                     logger.warning("the state file %s is written again", self.path)
                 failing = False
+            took = time.monotonic() - started
             if stopped:
                 return

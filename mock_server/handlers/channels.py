@@ -120,6 +120,7 @@ class ChannelHandlers:
             now_ms=self.realtime.clock.now_ms,
             limit=cut_after_records(request.scope),
         )
+        follow.join()
         return EventStream(follow, response_headers)
 
     async def probe_session_channel_v1(

@@ -36,7 +36,6 @@ from .outcomes import Closed, Created, RunSwap
 from .requests import UNSET, NewSession, SessionChanges
 from .snapshot_store import SnapshotStore
 
-
 MAX_SHARED_STRINGS: Final = 10_000
 
 
