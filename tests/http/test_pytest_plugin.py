@@ -59,6 +59,19 @@ def test_clock_and_scripted_out(trigger_mock):
     SEEN.append(trigger_mock.base_url)
 
 
+def test_bounds_from_the_fixture(trigger_mock):
+    assert trigger_mock.limits()["maxSessions"] == 1000000
+    with trigger_mock.limit(maxSessions=1) as changed:
+        assert changed.current["maxSessions"] == 1
+        assert trigger_mock.api("POST", "/api/v1/sessions", session_body("a"))[0] == 201
+        status, body = trigger_mock.api("POST", "/api/v1/sessions", session_body("b"))
+        assert status == 507 and "--max-sessions" in body["error"]
+    assert trigger_mock.limits()["maxSessions"] == 1000000  # back after the block
+    assert trigger_mock.api("POST", "/api/v1/sessions", session_body("b"))[0] == 201
+    assert trigger_mock.health()["bounds"]["refusedSessions"] == 1
+    SEEN.append(trigger_mock.base_url)
+
+
 def test_one_server_serves_the_whole_run(trigger_mock_server):
     assert SEEN and set(SEEN) == {trigger_mock_server.base_url}
 """
@@ -67,7 +80,7 @@ def test_one_server_serves_the_whole_run(trigger_mock_server):
 def test_the_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def test_a_failing_fake_start_is_reported(
