@@ -277,6 +277,10 @@ class ChannelStore(RetainingStore[StreamKey, Channel]):
         with self._lock:
             self.changes += 1
             if env_id is None:
+                # Released first: a live reader may still hold one, and must find it empty.
+                for streams in self._streams.values():
+                    for channel in streams.values():
+                        channel.release()
                 self._streams = {}
                 self._order.clear()
                 self.meter.cleared()

@@ -47,3 +47,20 @@ async def test_a_reader_before_dropped_records_waits_without_spinning() -> None:
     await appending
     assert ticks > 20  # the loop kept turning while the reader waited
     assert len(events) == 2 and b'"seq_num":3' in events[0] and events[1] == b"data: [DONE]\n\n"
+
+
+def test_a_reader_admitted_but_never_sent_is_let_go_of() -> None:
+    import gc
+
+    clock = ControllableClock(lambda: 1_000_000_000_000)
+    channels = ChannelStore(clock)
+    follow = Follow(
+        channels, channels.channel("env", KEY), 0, timeout=1, ping_every=1, now_ms=clock.now_ms
+    )
+    follow.join()
+    stream = follow.events()  # as the response holds it, never started: its client left
+    assert channels.live_readers == 1
+    del follow, stream
+    gc.collect()
+    assert channels.live_readers == 0
+    assert channels.peek("env", KEY) is None  # a stream only that reader touched goes too
