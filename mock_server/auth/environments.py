@@ -185,6 +185,16 @@ class Environments:
         """Every environment, once each."""
         return list(self._by_id.values())
 
+    def accept(self, key: str) -> Environment:
+        """Accept ``key`` as if it were given at start (a seed file's, a state file's):
+        neither counted against ``max_environments`` nor forgotten by a reset. As
+        :meth:`by_key`, :class:`InvalidApiKey` for a key a closed fake does not list."""
+        if key not in self._by_key and (not self._open or not SECRET_KEY_PATTERN.match(key)):
+            raise InvalidApiKey()
+        with self._lock:
+            self._by_use.discard(key)
+            return self._by_key.get(key) or self._register(key)
+
     @property
     def made_by_use(self) -> int:
         """Environments that keys made by being used (what ``max_environments`` counts)."""

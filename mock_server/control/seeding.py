@@ -111,7 +111,7 @@ class Seed:
         """Create the sessions and records; returns how many sessions."""
         count = 0
         for key, entries in self.environments.items():
-            env = environments.by_key(key)
+            env = environments.accept(key)
             for n, entry in enumerate(entries):
                 body = {k: v for k, v in entry.items() if k not in _EXTRA_KEYS}
                 try:  # not announced: the agent must not answer what the seed already holds

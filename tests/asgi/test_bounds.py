@@ -139,3 +139,22 @@ async def test_the_state_file_holds_what_the_budget_keeps(tmp_path: Path) -> Non
     assert stream["tail"] == 100 and stream["records"][-1]["seq_num"] == 99
     restarted = create_app(Settings(state_file=str(path), limits=Limits(max_record_bytes=budget)))
     assert restarted.state.channels.meter.records == len(stream["records"])
+
+
+async def test_keys_of_a_seed_or_a_state_file_are_not_counted(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        "environments:\n"
+        "  tr_dev_seeded000000000001:\n"
+        "    sessions:\n"
+        "      - {type: chat.agent, taskIdentifier: t, triggerConfig: {basePayload: {}}}\n"
+    )
+    mock = create_app(Settings(seed_file=str(seed), limits=Limits(max_environments=1)))
+    async with asgi_client(mock, "tr_dev_seeded000000000001") as client:
+        assert len((await client.get("/api/v1/sessions")).json()["data"]) == 1
+        health = (await client.get("/_mock/health")).json()["bounds"]
+        assert health["environmentsMadeByUse"] == 0
+        other = await client.get("/api/v1/sessions", headers={"Authorization": f"Bearer {KEY}"})
+        assert other.status_code == 200  # the one environment a new key may make
+        await client.post("/_mock/reset")
+        assert len((await client.get("/api/v1/sessions")).json()["data"]) == 1  # seeded again
