@@ -185,14 +185,20 @@ class Environments:
         """Every environment, once each."""
         return list(self._by_id.values())
 
-    def accept(self, key: str) -> Environment:
-        """Accept ``key`` as if it were given at start (a seed file's, a state file's):
-        neither counted against ``max_environments`` nor forgotten by a reset. As
+    def accept(self, key: str, *, made_by_use: bool = False) -> Environment:
+        """Accept ``key`` whatever ``max_environments`` says (a seed file's, a state
+        file's). A seed's key counts as given at start: not counted, not forgotten by a
+        reset. A state file's key not otherwise known (``made_by_use``) made its
+        environment by being used in an earlier run, and still counts as such. As
         :meth:`by_key`, :class:`InvalidApiKey` for a key a closed fake does not list."""
-        if key not in self._by_key and (not self._open or not SECRET_KEY_PATTERN.match(key)):
+        known = self._by_key.get(key)
+        if known is None and (not self._open or not SECRET_KEY_PATTERN.match(key)):
             raise InvalidApiKey()
         with self._lock:
-            self._by_use.discard(key)
+            if not made_by_use:
+                self._by_use.discard(key)
+            elif known is None:
+                self._by_use.add(key)
             return self._by_key.get(key) or self._register(key)
 
     @property

@@ -174,7 +174,7 @@ def restore(
     """Put a loaded state back into empty stores; returns how many sessions came back."""
     try:
         for key in state["secretKeys"]:
-            environments.accept(key)
+            environments.accept(key, made_by_use=True)
         count, newest = 0, ""
         for env_id, env in state["environments"].items():
             for n, raw in enumerate(env.get("sessions", [])):

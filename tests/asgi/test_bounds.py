@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mock_server.app import create_app
-from mock_server.control.persistence import StateSaver, load
+from mock_server.control.persistence import StateSaver, load, save
 from mock_server.core.limits import LIMIT_HEADER, Limits
 from mock_server.core.settings import Settings
 from tests.support import asgi_client, session_body
@@ -158,3 +158,21 @@ async def test_keys_of_a_seed_or_a_state_file_are_not_counted(tmp_path: Path) ->
         assert other.status_code == 200  # the one environment a new key may make
         await client.post("/_mock/reset")
         assert len((await client.get("/api/v1/sessions")).json()["data"]) == 1  # seeded again
+
+
+async def test_keys_a_state_file_brings_back_still_count(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first = create_app(Settings(limits=Limits(max_environments=2)))
+    transport = httpx.ASGITransport(first)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        for key in ("tr_dev_used1", "tr_dev_used2"):
+            listed = await client.get(
+                "/api/v1/sessions", headers={"Authorization": f"Bearer {key}"}
+            )
+            assert listed.status_code == 200
+    state = first.state
+    save(path, state.store, state.channels, state.environments)
+    again = create_app(Settings(state_file=str(path), limits=Limits(max_environments=2)))
+    assert again.state.environments.made_by_use == 2
+    async with asgi_client(again, "tr_dev_used3") as client:
+        assert (await client.get("/api/v1/sessions")).status_code == 507
