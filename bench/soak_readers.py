@@ -123,7 +123,12 @@ async def reader_cap_probe(t: Traffic, port: int, cap: int, every: float) -> Non
                 refused = True
                 break
         else:
-            t.tally.probes["sse-readers"]["not refused"] += 1
+            # Other readers may have ended meanwhile (a timeout, a stall, a hang-up the
+            # server noticed), freeing slots; only the server's own count shows a breach.
+            answer = await t.call("control plane", "GET", "/_mock/health", gate=False)
+            live = answer.json().get("liveReaders", 0) if isinstance(answer, httpx.Response) else 0
+            outcome = "not refused" if live > cap else "not refused, others left"
+            t.tally.probes["sse-readers"][outcome] += 1
         if refused:
             t.tally.probes["sse-readers"]["refused"] += 1
         await asyncio.sleep(0.5)
