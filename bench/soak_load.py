@@ -109,10 +109,13 @@ async def retrieve(t: Traffic, session: Session) -> None:
     how = t.random.random()
     ref = session.session_id if how < 0.3 else quote(session.external_id, safe="")
     key = session.token if how > 0.8 else session.key
+    epoch = t.epoch
     answer = await t.call("retrieve", "GET", f"/api/v1/sessions/{ref}", key=key)
     if isinstance(answer, httpx.Response) and answer.status_code == 200:
         seen(t, session, answer)
-    elif isinstance(answer, httpx.Response) and answer.status_code == 404:
+    elif isinstance(answer, httpx.Response) and answer.status_code == 404 and t.epoch == epoch:
+        # (A kill while the request was out may have lost the session; the checks after
+        # the restart judge that, and forget it.)
         t.tally.anomaly(f"{session.external_id}: 404 on retrieve, after it was acknowledged")
 
 
