@@ -32,10 +32,10 @@ import bisect
 import hashlib
 import threading
 from collections.abc import Hashable, Sequence
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from ..core.clock import Clock
-from .budget import PART_COST, Meter
+from .budget import PART_COST, Charged, Meter
 
 RETENTION_MS: Final = 30 * 24 * 60 * 60 * 1000
 """How long a record is kept (the deployed basin's default retention, 30 days)."""
@@ -43,18 +43,7 @@ DELETE_ON_EMPTY_MS: Final = 60 * 60 * 1000
 """How long a stream may stay empty before it is forgotten (the basin's 1 hour)."""
 
 
-class Stamped(Protocol):
-    @property
-    def seq_num(self) -> int: ...
-
-    @property
-    def timestamp(self) -> int: ...
-
-    @property
-    def charge(self) -> int: ...
-
-
-R = TypeVar("R", bound=Stamped)
+R = TypeVar("R", bound=Charged)
 
 
 class Retained(Generic[R]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
@@ -20,8 +20,27 @@ _ACTION_NAMES = {
 }
 
 
+class UndoneOnExit:
+    """A change a test made on the fake; as a context manager, undone on leaving the
+    block."""
+
+    def undo(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.undo()
+
+
 @dataclass
-class Fault:
+class Fault(UndoneOnExit):
     """A fault rule a test added. Used as a context manager, it is removed on leaving the
     block; otherwise it stays until used up, removed, or the next reset."""
 
@@ -43,40 +62,24 @@ class Fault:
         if status not in (204, 404):  # 404: a reset got there first
             raise AssertionError(f"DELETE /_mock/faults/{self.id} -> {status} {answer}")
 
-    def __enter__(self) -> Fault:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def undo(self) -> None:
         self.remove()
 
 
 @dataclass
-class RateLimit:
+class RateLimit(UndoneOnExit):
     """The limiter policy a test set; as a context manager, the previous policy returns
     on leaving the block."""
 
     mock: TriggerMock
     previous: str
 
-    def __enter__(self) -> RateLimit:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def undo(self) -> None:
         self.mock._control("PUT", "/_mock/rate-limit", {"policy": self.previous})
 
 
 @dataclass
-class BoundsSet:
+class BoundsSet(UndoneOnExit):
     """Bounds a test changed (:meth:`TriggerMock.limit`); as a context manager, the values
     before the change return on leaving the block."""
 
@@ -84,15 +87,7 @@ class BoundsSet:
     previous: dict[str, Any]
     current: dict[str, Any]
 
-    def __enter__(self) -> BoundsSet:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def undo(self) -> None:
         self.mock._control("PATCH", "/_mock/limits", self.previous)
 
 
