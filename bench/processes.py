@@ -73,8 +73,8 @@ def write_seed(path: Path, count: int, prefix: str = "stored") -> None:
 
 
 def trigger_mock(*extra: str) -> MockServer:
-    """``trigger-mock serve`` as shipped, without the S2 port (nothing here writes to S2)."""
-    return MockServer("--s2-port", "-1", *extra)
+    """``trigger-mock serve`` as shipped."""
+    return MockServer(*extra)
 
 
 def served(name: str, stored: int = 0, seed: Path | None = None) -> ServedProcess:

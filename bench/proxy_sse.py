@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if not 0 <= options.warmup < options.records:
         parser.error("--warmup must be below --records")
-    with MockServer("--s2-port", "-1") as fake, MockProxy(fake.base_url) as proxy:
+    with MockServer() as fake, MockProxy(fake.base_url) as proxy:
         result = asyncio.run(measure(fake, proxy, options))
     print(json.dumps(result, indent=2))
     return 0

@@ -112,7 +112,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     faults = workdir / "faults.json"
     faults.write_text(faults_.dumps(faults_.faults_file(args.seed)))
     served = Served(workdir, [
-        "--s2-port", "-1", "--log-level", "warning", "--no-ui", "--seed", str(args.seed),
+        "--log-level", "warning", "--no-ui", "--seed", str(args.seed),
         "--faults", str(faults), "--max-record-bytes", str(budget),
         "--max-sessions", str(cap), "--max-environments", str(args.max_environments),
         "--max-sse-readers", str(args.max_sse_readers),

@@ -39,6 +39,7 @@ from ..handlers.waitpoints import WaitpointHandlers
 from ..http.bodies import JsonBodyValidator
 from ..http.connexion_internals import use_built_once_operations
 from ..http.failures.reader import RuleReader
+from ..http.forwarded import TrustedProxies
 from ..http.queries import DeepObjectParser, QueryValidator
 from ..http.responses import error_handler
 from ..http.routes import OperationRoutes
@@ -102,6 +103,7 @@ def connexion_app(
 ) -> connexion.AsyncApp:
     """Connexion routing the four specs to their handlers."""
     behaviour = state.behaviour
+    trusted = TrustedProxies.parse(settings.forwarded_allow_ips)
     body = functools.partial(JsonBodyValidator, behaviour=behaviour, validators=validators)
     app = connexion.AsyncApp(
         __name__,
@@ -131,6 +133,7 @@ def connexion_app(
         state.environments,
         state.clock,
         authorize_first=behaviour.authorization_before_existence,
+        trusted=trusted,
     )
     app.add_api(
         load_spec(OBJECTS_SPEC_PATH),
@@ -140,12 +143,12 @@ def connexion_app(
     channels = ChannelHandlers(
         state.realtime,
         ping_seconds=settings.ping_seconds,
-        s2_port=settings.s2_port,
+        trusted=trusted,
         flush_interval_ms=behaviour.s2_flush_interval_ms,
         raw_stream_names=behaviour.s2_stream_names_raw,
         authorize_first=behaviour.authorization_before_existence,
     )
-    waitpoints = WaitpointHandlers(state.waitpoints)
+    waitpoints = WaitpointHandlers(state.waitpoints, trusted)
     public_operations = frozenset(
         op_id
         for op_id, op in operations(api_spec)
@@ -181,7 +184,7 @@ def connexion_app(
             admin,
             failures,
             limits,
-            JournalHandlers(state.journal, routes.operation_of),
+            JournalHandlers(state.journal, routes.operation_of, trusted),
             UiHandlers(enabled=settings.ui),
         ),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},

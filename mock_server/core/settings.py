@@ -36,9 +36,9 @@ class Settings:
     """``off``, ``deployed``, or ``N/SECONDS``: the rate limiter on ``/api/*``."""
     ui: bool = True
     """Serve the dashboard at ``/_mock/ui``."""
-    s2_port: int | None = None
-    """Where the S2 endpoint also speaks HTTP/2 (the SDK's streaming writer needs it);
-    ``None``: only on the main port, over HTTP/1.1."""
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Peers (addresses, networks, ``*``) whose ``Forwarded``/``X-Forwarded-*`` headers
+    say where clients reached the fake (``mock_server.http.forwarded``)."""
     limits: Limits = field(default_factory=Limits)
     """The bounds at start (the state takes a copy, which the control plane may change)."""
 

@@ -25,7 +25,9 @@ from ..channels.sse import (
     parse_last_event_id,
     parse_timeout_seconds,
 )
+from ..http.exchanges import NO_PROXIES
 from ..http.failures.marks import cut_after_records
+from ..http.forwarded import TrustedProxies, scope_origin
 from ..http.responses import EventStream, json_response
 from ..http.security import principal_of
 from ..s2.names import S2_BASE_PATH, S2_BASIN, header_value, s2_access_token, stream_name
@@ -56,7 +58,7 @@ class ChannelHandlers:
         realtime: Realtime,
         *,
         ping_seconds: float,
-        s2_port: int | None = None,
+        trusted: TrustedProxies = NO_PROXIES,
         flush_interval_ms: int = 200,
         raw_stream_names: bool = False,
         authorize_first: bool = False,
@@ -64,16 +66,14 @@ class ChannelHandlers:
         self.authorize_first = authorize_first
         self.realtime = realtime
         self.ping_seconds = ping_seconds
-        self.s2_port = s2_port
+        self.trusted = trusted
         self.flush_interval_ms = flush_interval_ms
         self.raw_stream_names = raw_stream_names
 
     def _s2_endpoint(self) -> str:
-        """This server's S2 endpoint, as the caller reaches this server."""
-        base = request.base_url
-        if self.s2_port is not None:
-            base = base.replace(port=self.s2_port)
-        return str(base).rstrip("/") + S2_BASE_PATH
+        """This server's S2 endpoint, where the caller reaches this server (HTTP/2 is
+        served on the same port)."""
+        return f"{scope_origin(request.scope, self.trusted)}{S2_BASE_PATH}"
 
     def _readable(
         self, token_info: dict[str, Any], session: str, io: str, channel: str | None

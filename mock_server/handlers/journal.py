@@ -9,14 +9,21 @@ from starlette.responses import Response
 
 from .. import __version__
 from ..core.errors import ControlTargetNotFound
-from ..http.exchanges import curl, detail, har
+from ..http.exchanges import NO_PROXIES, curl, detail, har
+from ..http.forwarded import TrustedProxies
 from ..http.journal import Entry, OperationOf, Query, RequestJournal
 from ..http.responses import json_response
 
 
 class JournalHandlers:
-    def __init__(self, journal: RequestJournal, operation_of: OperationOf) -> None:
+    def __init__(
+        self,
+        journal: RequestJournal,
+        operation_of: OperationOf,
+        trusted: TrustedProxies = NO_PROXIES,
+    ) -> None:
         self.journal = journal
+        self.trusted = trusted
         # Requests repeat their paths; naming one is a walk over every route's pattern.
         self.operation_of: OperationOf = functools.lru_cache(maxsize=4096)(operation_of)
 
@@ -76,10 +83,12 @@ class JournalHandlers:
 
     async def mock_request(self, number: int) -> Response:
         entry = self._entry(number)
-        return json_response(detail(entry, self.operation_of(entry.method, entry.path)))
+        return json_response(
+            detail(entry, self.operation_of(entry.method, entry.path), self.trusted)
+        )
 
     async def mock_request_curl(self, number: int) -> Response:
-        command, truncated = curl(self._entry(number))
+        command, truncated = curl(self._entry(number), self.trusted)
         return json_response({"curl": command, "truncated": truncated})
 
     async def mock_requests_har(
@@ -104,4 +113,6 @@ class JournalHandlers:
         if after is None:
             found.reverse()  # a HAR log runs oldest first
         headers = {"content-disposition": 'attachment; filename="trigger-mock.har"'}
-        return json_response(har(found, self.operation_of, __version__), headers=headers)
+        return json_response(
+            har(found, self.operation_of, __version__, self.trusted), headers=headers
+        )

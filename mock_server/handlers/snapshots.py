@@ -17,6 +17,8 @@ from ..auth.environments import Environments
 from ..channels.errors import ResourceNotFound
 from ..core.clock import Clock
 from ..core.specs import OBJECTS_BASE_PATH
+from ..http.exchanges import NO_PROXIES
+from ..http.forwarded import TrustedProxies, scope_origin
 from ..http.responses import json_response
 from ..http.security import principal_of
 from ..sessions.errors import SessionNotFound
@@ -54,12 +56,14 @@ class SnapshotHandlers:
         clock: Clock,
         *,
         authorize_first: bool = False,
+        trusted: TrustedProxies = NO_PROXIES,
     ) -> None:
         """``authorize_first``: the upload presign checks the token before the session
         exists, and calls an unknown one a missing resource (the deployed action route)."""
         self.store = store
         self.environments = environments
         self.clock = clock
+        self.trusted = trusted
         self.authorize_first = authorize_first
 
     # --- the API: presigned URLs --------------------------------------------------------
@@ -69,7 +73,7 @@ class SnapshotHandlers:
         assert env is not None  # the caller authenticated as it
         path = object_path(env_id, friendly_id)
         grant = Grant(method, path, self.clock.now_ms())
-        base = str(request.base_url).rstrip("/")
+        base = scope_origin(request.scope, self.trusted)
         query = urlencode(grant.query(env.secret_key.encode()))
         return json_response({"presignedUrl": f"{base}{path}?{query}"})
 

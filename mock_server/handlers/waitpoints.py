@@ -12,13 +12,16 @@ from connexion import request
 from starlette.responses import Response
 
 from ..channels.waitpoints import Waitpoints, WaitRequest
+from ..http.exchanges import NO_PROXIES
+from ..http.forwarded import TrustedProxies, scope_origin
 from ..http.responses import json_response
 from ..http.security import principal_of
 
 
 class WaitpointHandlers:
-    def __init__(self, waitpoints: Waitpoints) -> None:
+    def __init__(self, waitpoints: Waitpoints, trusted: TrustedProxies = NO_PROXIES) -> None:
         self.waitpoints = waitpoints
+        self.trusted = trusted
 
     async def create_session_stream_waitpoint_v1(
         self, run: str, body: dict[str, Any], token_info: dict[str, Any]
@@ -51,6 +54,6 @@ class WaitpointHandlers:
         found = self.waitpoints.retrieve(environment.id, unquote(waitpoint))
         # Completing a token by its URL is not served; the URL has the server's form.
         digest = hmac.new(environment.secret_key.encode(), found.id.encode(), hashlib.sha256)
-        base = str(request.base_url).rstrip("/")
+        base = scope_origin(request.scope, self.trusted)
         url = f"{base}/api/v1/waitpoints/tokens/{found.id}/callback/{digest.hexdigest()}"
         return json_response(found.to_wire(url))

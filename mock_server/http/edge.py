@@ -223,4 +223,5 @@ class AccessLog:
                     scheme=scope.get("scheme", "http"),
                     http_version=scope.get("http_version", "1.1"),
                     server=scope.get("server"),
+                    client=client,
                 )

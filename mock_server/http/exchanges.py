@@ -16,7 +16,10 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from ..core.times import iso_ms
+from .forwarded import TrustedProxies, public_origin
 from .journal import Entry, OperationOf, RawHeaders
+
+NO_PROXIES: Final = TrustedProxies()
 
 REDACTED_HEADERS: Final = frozenset({b"authorization", b"proxy-authorization"})
 SHOWN_CHARACTERS: Final = 12
@@ -73,13 +76,11 @@ def body_text(chunks: Sequence[bytes], *, truncated: bool) -> tuple[str, bool]:
     return base64.b64encode(data).decode("ascii"), True
 
 
-def url_of(entry: Entry) -> str:
-    host = first_header(entry.request_headers, b"host")
-    if host is None:
-        address, port = entry.server or ("localhost", None)
-        host = address if port is None else f"{address}:{port}"
+def url_of(entry: Entry, trusted: TrustedProxies = NO_PROXIES) -> str:
+    """The URL the client used: its ``Host``, or what a ``trusted`` proxy forwarded."""
+    origin = public_origin(entry.scheme, entry.request_headers, entry.server, entry.client, trusted)
     query = f"?{entry.query}" if entry.query else ""
-    return f"{entry.scheme}://{host}{entry.path}{query}"
+    return f"{origin}{entry.path}{query}"
 
 
 def _body_wire(raw: RawHeaders, chunks: Sequence[bytes], size: int) -> dict[str, Any]:
@@ -93,11 +94,13 @@ def _body_wire(raw: RawHeaders, chunks: Sequence[bytes], size: int) -> dict[str,
     }
 
 
-def detail(entry: Entry, operation: str | None) -> dict[str, Any]:
+def detail(
+    entry: Entry, operation: str | None, trusted: TrustedProxies = NO_PROXIES
+) -> dict[str, Any]:
     """The list's fields, the URL, and both sides' headers and kept bodies."""
     response = _body_wire(entry.response_headers, entry.response_body, entry.response_bytes)
     return entry.to_wire(operation) | {
-        "url": url_of(entry),
+        "url": url_of(entry, trusted),
         "request": _body_wire(entry.request_headers, entry.request_body, entry.request_bytes),
         "response": {"status": entry.status, **response},
     }
@@ -108,12 +111,12 @@ def shell_quoted(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def curl(entry: Entry) -> tuple[str, bool]:
+def curl(entry: Entry, trusted: TrustedProxies = NO_PROXIES) -> tuple[str, bool]:
     """A command that sends the request again (credentials included), and whether its
     body was cut at the cap (then the command sends only what was kept)."""
     words = ["curl", "--globoff", "--path-as-is"]
     words += ["--head"] if entry.method == "HEAD" else ["-X", entry.method]
-    words.append(shell_quoted(url_of(entry)))
+    words.append(shell_quoted(url_of(entry, trusted)))
     sent: set[bytes] = set()
     for name, value in entry.request_headers:
         if name.lower() in NOT_REPEATED:
@@ -154,11 +157,11 @@ def _status_text(status: int) -> str:
         return ""
 
 
-def _har_entry(entry: Entry, operation: str | None) -> dict[str, Any]:
+def _har_entry(entry: Entry, operation: str | None, trusted: TrustedProxies) -> dict[str, Any]:
     version = f"HTTP/{entry.http_version}"
     request: dict[str, Any] = {
         "method": entry.method,
-        "url": url_of(entry),
+        "url": url_of(entry, trusted),
         "httpVersion": version,
         "cookies": [],
         "headers": _har_headers(entry.request_headers),
@@ -209,13 +212,18 @@ def _har_entry(entry: Entry, operation: str | None) -> dict[str, Any]:
     }
 
 
-def har(entries: Iterable[Entry], operation_of: OperationOf, version: str) -> dict[str, Any]:
+def har(
+    entries: Iterable[Entry],
+    operation_of: OperationOf,
+    version: str,
+    trusted: TrustedProxies = NO_PROXIES,
+) -> dict[str, Any]:
     """A HAR 1.2 log of ``entries``, in the order given."""
     return {
         "log": {
             "version": "1.2",
             "creator": {"name": "trigger-mock", "version": version},
             "pages": [],
-            "entries": [_har_entry(e, operation_of(e.method, e.path)) for e in entries],
+            "entries": [_har_entry(e, operation_of(e.method, e.path), trusted) for e in entries],
         }
     }

@@ -61,6 +61,8 @@ class Entry(NamedTuple):
     http_version: str = "1.1"
     server: tuple[str, int | None] | None = None
     """Where the request was received, for a URL when it had no ``Host``."""
+    client: tuple[str, int] | None = None
+    """The peer that sent it: whether its forwarding headers are believed."""
     violations: int | None = None
     """The proxy's entries: how many contract violations the exchange showed."""
 

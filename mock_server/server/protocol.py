@@ -7,7 +7,9 @@
 - with :func:`protocol_class`, connections are bounded (:mod:`.connection_bounds`): how many
   are open at once, how long one may take to send a request's header (uvicorn waits
   forever once a byte has come, and from the start on a new connection), and how long an
-  idle one is kept, each read from the fake's ``Limits`` when it applies."""
+  idle one is kept, each read from the fake's ``Limits`` when it applies;
+- a connection that opens with the HTTP/2 preface is handed to :mod:`.http2` (the S2
+  writer's prior-knowledge HTTP/2), still counted among the open connections."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..core.limits import BoundCounts, Limits
 from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
 from .connection_bounds import MAX_HEADER_BYTES, MAX_HEADERS, ConnectionGuard
+from .http2 import Http2Connections, opens_http2
 
 
 class _HeaderTooLarge(Exception):
@@ -76,6 +79,7 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
     """
 
     guard: ClassVar[ConnectionGuard]
+    http2: ClassVar[Http2Connections | None] = None
 
     def __init__(
         self,
@@ -91,6 +95,8 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
         self._header_timer: TimerHandle | None = None
         self._header_bytes = 0
         self._header_too_large = False
+        self._sniffing = True
+        self._first = b""
 
     # uvicorn arms its keep-alive timer with this attribute; read at that moment, the
     # Limits value in force applies (uvicorn's start-up value is not used).
@@ -118,9 +124,46 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._sniffing:
+            data = self._sniff(data)
+            if not data:
+                return
         if self._awaiting_header and self._header_timer is None:
             self._start_header_timer()  # the deadline passed while the connection idled
         super().data_received(data)
+
+    def _sniff(self, data: bytes) -> bytes:
+        """The connection's first bytes: what HTTP/1.1 is to read of them, nothing if
+        they are kept until there are enough to tell, or were handed over to HTTP/2."""
+        first = self._first + data if self._first else data
+        verdict = False if self.http2 is None else opens_http2(first)
+        if verdict is None:
+            self._first = first
+            return b""
+        self._sniffing = False
+        self._first = b""
+        if not verdict:
+            return first
+        self._hand_over(first)
+        return b""
+
+    def _hand_over(self, first: bytes) -> None:
+        assert self.http2 is not None
+        self._stop_header_timer()
+        self._awaiting_header = False
+        self.connections.discard(self)
+        admitted, self._admitted = self._admitted, False
+        # The state without this protocol's connection: its drops write HTTP/1.1 bytes;
+        # without it, an injected drop breaks the HTTP/2 stream instead.
+        state = {key: value for key, value in self.app_state.items() if key != CONNECTION_KEY}
+        self.http2.take(
+            self.transport,
+            first,
+            state=state,
+            connections=self.connections,
+            tasks=self.tasks,
+            on_closed=self.guard.release if admitted else _nothing,
+        )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -217,12 +260,20 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
         )
 
 
-def protocol_class(limits: Limits, bounds: BoundCounts) -> type[BoundedHttpToolsProtocol]:
+def _nothing() -> None:
+    pass
+
+
+def protocol_class(
+    limits: Limits, bounds: BoundCounts, http2: Http2Connections | None = None
+) -> type[BoundedHttpToolsProtocol]:
     """The protocol class for one server, bounded by ``limits`` and counting in ``bounds``
-    (both shared with the app's state, so the control plane sees and changes them)."""
-    made = ConnectionGuard(limits, bounds)
+    (both shared with the app's state, so the control plane sees and changes them); with
+    ``http2``, connections that open with the HTTP/2 preface go there."""
+    made, handed_to = ConnectionGuard(limits, bounds), http2
 
     class ServerProtocol(BoundedHttpToolsProtocol):
         guard = made
+        http2 = handed_to
 
     return ServerProtocol

@@ -111,7 +111,7 @@ def started_fake(args: argparse.Namespace, start: dict[str, object] | None) -> I
     """A fake of our own, serving the recording's start state; its URL."""
     port = _free_port()
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port)]
-    command += ["--s2-port", "0", "--log-level", "warning", "--fidelity", args.fidelity]
+    command += ["--log-level", "warning", "--fidelity", args.fidelity]
     command += ["--agent", args.agent]
     for spec in args.secret_key:
         command += ["--secret-key", spec]

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import sys
 import warnings
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from ..auth.environments import KEY_PREFIX, parse_key_spec
 from ..auth.ratelimit import LimitPolicy
 from ..core.fidelity import Fidelity
 from ..core.settings import Settings
+from ..http.forwarded import DEFAULT_TRUSTED, TrustedProxies
 from .limit_options import add_limit_arguments, limits_from
 
 ENV_PREFIX = "TRIGGER_MOCK_"
@@ -98,12 +98,15 @@ def add_arguments(serve: argparse.ArgumentParser, environ: Mapping[str, str]) ->
         "(written atomically after changes and at stop); default: memory only",
     )
     serve.add_argument(
-        "--s2-port",
-        type=int,
-        default=env("S2_PORT"),
-        help="port of the S2 endpoint that the SDK's .out writers call, served over HTTP/1.1 "
-        "and HTTP/2 (default: --port + 1; 0 picks a free port; -1 turns it off)",
+        "--forwarded-allow-ips",
+        default=env("FORWARDED_ALLOW_IPS", ",".join(DEFAULT_TRUSTED)),
+        metavar="IPS",
+        help="peers (addresses, networks such as 10.0.0.0/8, or *) whose Forwarded and "
+        "X-Forwarded-Proto/Host/Port headers say where clients reached the fake, for the "
+        f"URLs it hands out (default {','.join(DEFAULT_TRUSTED)})",
     )
+    # The S2 endpoint's HTTP/2 once had a port of its own; it is served on --port now.
+    serve.add_argument("--s2-port", default=env("S2_PORT"), help=argparse.SUPPRESS)
     serve.add_argument(
         "--agent-delay-ms",
         type=int,
@@ -156,6 +159,17 @@ def settings_from(
         parser.error(f"--rate-limit {args.rate_limit!r}: {exc}")
     if args.faults and not os.path.isfile(args.faults):
         parser.error(f"--faults {args.faults!r}: no such file")
+    if args.s2_port is not None:
+        print(
+            "trigger-mock: --s2-port (TRIGGER_MOCK_S2_PORT) is ignored: the S2 endpoint, "
+            "HTTP/2 included, is served on --port",
+            file=sys.stderr,
+        )
+    trusted = tuple(_env_list(args.forwarded_allow_ips))
+    try:
+        TrustedProxies.parse(trusted)
+    except ValueError as exc:
+        parser.error(f"--forwarded-allow-ips: {exc}")
     keys = args.secret_keys or _key_specs(environ.get(ENV_PREFIX + "SECRET_KEY"))
     for spec in keys:
         try:
@@ -174,37 +188,13 @@ def settings_from(
         ui=args.ui,
         agent=args.agent,
         agent_delay_ms=int(args.agent_delay_ms),
-        s2_port=_s2_port(parser, args),
+        forwarded_allow_ips=trusted,
         state_file=args.state_file or None,
         seed_file=args.seed_file or None,
         faults_file=args.faults or None,
         rate_limit=args.rate_limit,
         limits=limits_from(parser, args),
     )
-
-
-def _s2_port(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
-    chosen = args.port + 1 if args.s2_port is None else int(args.s2_port)
-    if chosen == -1:
-        return None
-    if chosen == 0:
-        with socket.socket() as probe:
-            probe.bind((args.host, 0))
-            return int(probe.getsockname()[1])
-    if not 0 < chosen < 65536 or chosen == args.port:
-        parser.error(f"--s2-port {chosen}: choose a free port other than --port")
-    return chosen
-
-
-def _can_bind(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _after_shutdown(signum: int, frame: FrameType | None) -> None:
@@ -253,11 +243,8 @@ def serve(settings: Settings) -> int:
             settings.faults_file or "no file",
             settings.rate_limit,
         )
-    if settings.s2_port is not None:
-        logger.info(
-            "S2 endpoint for the SDK's writers also on port %d (HTTP/1.1 + h2c)", settings.s2_port
-        )
     from .connection_bounds import OncePerSecondFilter, raise_open_file_limit
+    from .http2 import Http2Connections
     from .protocol import protocol_class
 
     raise_open_file_limit(mock.state.limits.max_connections)
@@ -267,7 +254,9 @@ def serve(settings: Settings) -> int:
     )
     config = uvicorn.Config(
         mock,
-        http=protocol_class(mock.state.limits, mock.state.bounds),
+        http=protocol_class(
+            mock.state.limits, mock.state.bounds, Http2Connections(mock, mock.state.limits)
+        ),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -275,14 +264,8 @@ def serve(settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=3,  # open SSE streams would hold a shutdown for minutes
         lifespan="on",
+        proxy_headers=False,  # forwarding headers: mock_server.http.forwarded, for every URL
     )
-    if settings.s2_port is not None and not _can_bind(settings.host, settings.s2_port):
-        print(
-            f"trigger-mock: the S2 port {settings.s2_port} is taken: choose another with "
-            "--s2-port (0 for any free port, -1 for none)",
-            file=sys.stderr,
-        )
-        return 2
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, _after_shutdown)
     from .run import event_loop_factory, run_servers

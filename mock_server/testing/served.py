@@ -153,18 +153,15 @@ class ServedProcess:
 
 class MockServer(ServedProcess):
     """``trigger-mock serve ARGS`` on a free port. Unless ``ARGS`` or ``TRIGGER_MOCK_*``
-    variables (the process's, or ``env``) say otherwise, it also takes a free S2 port and
-    logs warnings only. Use it as a context manager, or ``start()`` and ``stop()``::
+    variables (the process's, or ``env``) say otherwise, it logs warnings only. Use it as
+    a context manager, or ``start()`` and ``stop()``::
 
         with MockServer("--agent", "echo") as server:
             mock = server.handle()
             ...  # point your code at mock.base_url with mock.secret_key
     """
 
-    DEFAULTS = (
-        ("--s2-port", "TRIGGER_MOCK_S2_PORT", "0"),
-        ("--log-level", "TRIGGER_MOCK_LOG_LEVEL", "warning"),
-    )
+    DEFAULTS = (("--log-level", "TRIGGER_MOCK_LOG_LEVEL", "warning"),)
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         port = free_port()

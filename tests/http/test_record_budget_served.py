@@ -33,7 +33,7 @@ def test_600_appends_of_900_kb_stay_within_the_budget(tmp_path: Path) -> None:
     state, key = tmp_path / "state.json", new_key()
     auth = {"Authorization": f"Bearer {key}"}
     args = ("--max-record-bytes", f"{BUDGET_MIB}MiB", "--state-file", str(state))
-    with MockServer(*args, "--s2-port", "-1", "--log-level", "warning") as fake:
+    with MockServer(*args, "--log-level", "warning") as fake:
         with httpx.Client(base_url=fake.base_url, headers=auth, timeout=30) as client:
             assert client.post("/api/v1/sessions", json=session_body(externalId="big")).is_success
             for _ in range(5):  # warm up the paths an append takes
@@ -81,7 +81,7 @@ def test_600_appends_of_900_kb_stay_within_the_budget(tmp_path: Path) -> None:
 def test_sse_readers_beyond_the_cap_are_answered_503() -> None:
     key = new_key()
     auth = {"Authorization": f"Bearer {key}"}
-    args = ("--max-sse-readers", "3", "--s2-port", "-1")
+    args = ("--max-sse-readers", "3")
     with MockServer(*args) as fake, httpx.Client(base_url=fake.base_url, headers=auth) as client:
         assert client.post("/api/v1/sessions", json=session_body(externalId="r")).is_success
         readers = [_open_reader(fake.port, key) for _ in range(3)]

@@ -90,35 +90,6 @@ def test_serve_refuses_a_bad_seed_file(tmp_path: Path) -> None:
     assert "needs an `environments` mapping" in refused_start("--seed-file", str(seed))
 
 
-def test_a_taken_s2_port_is_refused_at_start() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        stderr = refused_start("--s2-port", str(port))
-    assert f"the S2 port {port} is taken" in stderr
-
-
-def test_initialize_points_the_sdk_at_the_s2_listener_which_speaks_http2() -> None:
-    process = MockServer("--log-level", "warning")
-    try:
-        process.start()
-        auth = {"Authorization": f"Bearer {new_key()}"}
-        init = httpx.put(f"{process.base_url}/realtime/v1/sessions/chat-1/out", headers=auth)
-        endpoint = httpx.URL(init.headers["x-s2-endpoint"])
-        assert endpoint.path == "/s2/v1" and endpoint.port != process.port
-        # The listener there answers HTTP/2 with prior knowledge (h2c), as Node's S2 client
-        # sends it: its first frame back is a SETTINGS frame.
-        with socket.create_connection(("127.0.0.1", endpoint.port), timeout=5) as h2:
-            h2.sendall(
-                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-            )
-            frame_header = h2.recv(9)
-        assert len(frame_header) == 9 and frame_header[3] == 0x04
-    finally:
-        assert process.stop() == 0
-
-
 def test_open_event_streams_do_not_hold_a_stop() -> None:
     process = MockServer("--log-level", "warning")
     process.start()

@@ -77,12 +77,12 @@ def running() -> Iterator[Running]:
     if missing or tool("podman", "image", "exists", IMAGE, check=False).returncode:
         pytest.fail(f"no image {IMAGE}: build it first (make image, or bash .ci/image build)")
     command, user = inspect("Cmd"), inspect("User")
-    port = free_port()  # the S2 port is left to the server: port + 1 is often taken here
+    port = free_port()
     container = tool("buildah", "from", IMAGE).stdout.strip()
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
     runner = subprocess.Popen(
         [*SUDO, "buildah", *STORAGE, "run", "--isolation=chroot", "--network=host",
-         "-e", f"TRIGGER_MOCK_PORT={port}", "-e", "TRIGGER_MOCK_S2_PORT=0",
+         "-e", f"TRIGGER_MOCK_PORT={port}",
          container, "--", *command],
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -10,9 +10,17 @@ from mock_server.server.cli import parse_settings
 
 
 def test_defaults() -> None:
-    # The S2 endpoint's HTTP/2 listener sits next to the main port unless told otherwise.
-    assert parse_settings(["serve"], {}) == Settings(s2_port=8081)
-    assert parse_settings(["serve", "--s2-port", "-1"], {}).s2_port is None
+    settings = parse_settings(["serve"], {})
+    assert settings == Settings()
+    assert settings.forwarded_allow_ips == ("127.0.0.1", "::1")
+
+
+def test_the_old_s2_port_is_ignored_with_a_word(capsys: pytest.CaptureFixture[str]) -> None:
+    # The S2 endpoint (HTTP/2 included) is served on --port; a compose file that still
+    # sets the old variable starts, and is told.
+    assert parse_settings(["serve"], {"TRIGGER_MOCK_S2_PORT": "8081"}) == Settings()
+    assert "--s2-port (TRIGGER_MOCK_S2_PORT) is ignored" in capsys.readouterr().err
+    assert parse_settings(["serve", "--s2-port", "-1"], {}) == Settings()
 
 
 def test_every_option_on_the_command_line() -> None:
@@ -40,8 +48,8 @@ def test_every_option_on_the_command_line() -> None:
             "echo",
             "--agent-delay-ms",
             "5",
-            "--s2-port",
-            "9100",
+            "--forwarded-allow-ips",
+            "10.0.0.0/8, 192.0.2.7",
             "--faults",
             __file__,
             "--rate-limit",
@@ -60,7 +68,7 @@ def test_every_option_on_the_command_line() -> None:
         validate_responses=True,
         agent="echo",
         agent_delay_ms=5,
-        s2_port=9100,
+        forwarded_allow_ips=("10.0.0.0/8", "192.0.2.7"),
         faults_file=__file__,
         rate_limit="deployed",
     )
@@ -79,7 +87,7 @@ def test_every_option_from_the_environment() -> None:
         "TRIGGER_MOCK_VALIDATE_RESPONSES": "true",
         "TRIGGER_MOCK_AGENT": "echo",
         "TRIGGER_MOCK_AGENT_DELAY_MS": "0",
-        "TRIGGER_MOCK_S2_PORT": "9101",
+        "TRIGGER_MOCK_FORWARDED_ALLOW_IPS": "*",
         "TRIGGER_MOCK_FAULTS": __file__,
         "TRIGGER_MOCK_RATE_LIMIT": "10/1.5",
     }
@@ -95,7 +103,7 @@ def test_every_option_from_the_environment() -> None:
         validate_responses=True,
         agent="echo",
         agent_delay_ms=0,
-        s2_port=9101,
+        forwarded_allow_ips=("*",),
         faults_file=__file__,
         rate_limit="10/1.5",
     )
@@ -116,8 +124,8 @@ def test_the_command_line_wins_over_the_environment() -> None:
         {"TRIGGER_MOCK_LOG_LEVEL": "loud"},
         {"TRIGGER_MOCK_SEED": "x"},
         {"TRIGGER_MOCK_AGENT": "/no/such/script.yaml"},
-        {"TRIGGER_MOCK_S2_PORT": "8080"},
-        {"TRIGGER_MOCK_S2_PORT": "70000"},
+        {"TRIGGER_MOCK_FORWARDED_ALLOW_IPS": "proxy.internal"},
+        {"TRIGGER_MOCK_FORWARDED_ALLOW_IPS": "10.0.0.0/33"},
         {"TRIGGER_MOCK_RATE_LIMIT": "often"},
         {"TRIGGER_MOCK_RATE_LIMIT": "10/0"},
         {"TRIGGER_MOCK_FAULTS": "/no/such/faults.yaml"},

@@ -13,14 +13,11 @@ def options(server: MockServer) -> list[str]:
     return server.command[server.command.index("serve") + 1 :]
 
 
-def test_a_free_port_a_free_s2_port_and_warnings_only_by_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("TRIGGER_MOCK_S2_PORT", raising=False)
+def test_a_free_port_and_warnings_only_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRIGGER_MOCK_LOG_LEVEL", raising=False)
     server = MockServer("--agent", "echo")
     assert options(server) == [
-        "--port", str(server.port), "--s2-port", "0", "--log-level", "warning", "--agent", "echo",
+        "--port", str(server.port), "--log-level", "warning", "--agent", "echo",
     ]  # fmt: skip
     assert server.base_url == f"http://127.0.0.1:{server.port}"
     assert server.name == "trigger-mock serve"
@@ -28,8 +25,8 @@ def test_a_free_port_a_free_s2_port_and_warnings_only_by_default(
 
 def test_the_callers_options_and_variables_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIGGER_MOCK_LOG_LEVEL", "debug")
-    given = options(MockServer("--s2-port", "-1"))
-    assert given[2:] == ["--s2-port", "-1"]
-    assert "--log-level" not in given
-    from_env = options(MockServer(env={"TRIGGER_MOCK_S2_PORT": "9999"}))
-    assert "--s2-port" not in from_env and "--log-level" not in from_env
+    given = options(MockServer("--log-level", "error"))
+    assert given[2:] == ["--log-level", "error"]
+    monkeypatch.delenv("TRIGGER_MOCK_LOG_LEVEL")
+    from_env = options(MockServer(env={"TRIGGER_MOCK_LOG_LEVEL": "info"}))
+    assert "--log-level" not in from_env

@@ -1,0 +1,146 @@
+"""HTTP/2 in cleartext on the API's own port.
+
+The SDK's S2 writer on Node opens its connection with the HTTP/2 preface (prior knowledge,
+no upgrade), which uvicorn cannot speak. The HTTP/1.1 protocol (:mod:`.protocol`) looks
+at a connection's first bytes: when they are the preface it hands the connection over to
+:class:`Http2Connections`, which runs hypercorn's connection handling on it, with the same
+app. Everything else stays with uvicorn, so the HTTP/1.1 path pays one flag test per read.
+
+A handed-over connection still counts against ``--max-connections`` until it closes, and
+is stopped with uvicorn's own: it stays in uvicorn's set of open connections through a
+stand-in whose ``shutdown`` asks hypercorn to finish (idle connections close at once,
+busy ones after their streams end), and its task is among uvicorn's, cancelled when the
+graceful shutdown's time is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.asyncio.worker_context import WorkerContext
+from hypercorn.config import Config
+from hypercorn.events import Event, Updated
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.typing import AppWrapper, LifespanState
+from hypercorn.utils import wrap_app
+from starlette.types import ASGIApp
+
+from ..core.limits import Limits
+
+PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+"""The first bytes of every HTTP/2 connection (RFC 9113, section 3.4)."""
+
+
+def opens_http2(first: bytes) -> bool | None:
+    """Whether a connection whose first bytes are ``first`` speaks HTTP/2: ``None`` while
+    they are too few to tell (a strict prefix of the preface)."""
+    if len(first) >= len(PREFACE):
+        return first.startswith(PREFACE)
+    return None if PREFACE.startswith(first) else False
+
+
+class _LiveConfig(Config):
+    """hypercorn's settings, its keep-alive timeout read from the fake's ``Limits`` each
+    time it is armed: from a connection's start, and after each stream, until the next
+    one opens. So it also bounds a connection that sends the preface and then nothing;
+    an open stream (the SDK's append session) stops it."""
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__()
+        self._limits = limits
+
+    @property
+    def keep_alive_timeout(self) -> float:
+        return self._limits.keep_alive_timeout
+
+    @keep_alive_timeout.setter
+    def keep_alive_timeout(self, value: float) -> None:
+        pass
+
+
+class _Server(TCPServer):
+    """hypercorn's connection handling, reading the preface as HTTP/2's and not as a
+    request: hypercorn starts every cleartext connection as HTTP/1.1, whose parser takes
+    the preface for a request and stops the idle timer, and HTTP/2 arms it again only when
+    a stream ends. So a connection that sent the preface and no stream was never closed
+    (seen here: held past 30 s with a 1 s keep-alive timeout)."""
+
+    async def protocol_send(self, event: Event) -> None:
+        if (
+            isinstance(event, Updated)
+            and not event.idle
+            and isinstance(self.protocol.protocol, H11Protocol)
+        ):
+            return
+        await super().protocol_send(event)
+
+
+class _Handed:
+    """A handed-over connection as uvicorn's shutdown sees it (it calls ``shutdown``)."""
+
+    def __init__(self, connections: Http2Connections) -> None:
+        self._connections = connections
+
+    def shutdown(self) -> None:
+        self._connections.finish()
+
+
+class Http2Connections:
+    """The HTTP/2 connections of one server: hypercorn's handling, one task each."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.config = _LiveConfig(limits)
+        # No read_timeout: it would cut a connection whose client only waits on an open
+        # stream. h2's own bound on a header list (64 KiB) bounds a header's size.
+        self.config.accesslog = None
+        self.config.errorlog = logging.getLogger("trigger_mock.http2")
+        self._app: AppWrapper = wrap_app(app, self.config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]
+        self._context = WorkerContext(None)
+        self._finishing: asyncio.Task[None] | None = None
+
+    def take(
+        self,
+        transport: asyncio.Transport,
+        first: bytes,
+        *,
+        state: LifespanState,
+        connections: set[Any],
+        tasks: set[asyncio.Task[None]],
+        on_closed: Callable[[], None],
+    ) -> None:
+        """Serve ``transport`` from here on, ``first`` being what it has sent so far.
+
+        ``connections`` and ``tasks`` are uvicorn's (its server state): the connection and
+        its task join them until it closes, so uvicorn's shutdown covers it. ``on_closed``
+        runs when it has closed."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=2**16, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        reader.feed_data(first)
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        server = _Server(self._app, loop, self.config, self._context, state, reader, writer)
+        handed = _Handed(self)
+        connections.add(handed)
+        task = loop.create_task(server.run())
+        tasks.add(task)
+        if self._context.terminated.is_set():
+            self.finish()
+
+        def closed(done: asyncio.Task[None]) -> None:
+            tasks.discard(done)
+            connections.discard(handed)
+            on_closed()
+
+        task.add_done_callback(closed)
+
+    def finish(self) -> None:
+        """Ask every connection to end: idle ones close now, busy ones once their
+        streams are done (and no new stream is accepted)."""
+        if self._finishing is None:
+            self._finishing = asyncio.get_running_loop().create_task(self._context.terminated.set())
