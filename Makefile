@@ -11,7 +11,8 @@
 # Python packages come from requirements-dev.lock (exact versions, with hashes) into .venv;
 # the official SDK from tests/sdk/package-lock.json, the chat example's packages from
 # examples/chat/package-lock.json. Each is set up again only when its lock file changes. The
-# browser tests (tests/browser) also need /usr/bin/chromium (Debian: apt-get install chromium).
+# browser tests (tests/browser) also need /usr/bin/chromium (Debian: apt-get install chromium),
+# and the reverse-proxy test in tests/sdk needs haproxy (apt-get install haproxy).
 # PYTHON picks the interpreter (>= 3.11): make test PYTHON=python3.12
 
 PYTHON ?= python3

@@ -27,7 +27,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_TRUSTED: Final = ("127.0.0.1", "::1")
 DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _HOST: Final = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::(\d{1,5}))?")
-_FORWARDED_PAIR: Final = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*')
+# An element runs to a comma outside quotes (a quote left open: to the end).
+_FORWARDED_ELEMENT: Final = re.compile(r'(?:"(?:[^"\\]|\\.|\\\Z)*"?|[^,"])+')
+_FORWARDED_PAIR: Final = re.compile(r'\s*(?:([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s"]*)\s*)?')
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class Origin:
     host: str
     """A name, an IPv4 address, or an IPv6 address in brackets."""
     port: int | None
+    """``None``: none was named, the scheme's own."""
 
     def __str__(self) -> str:
         if self.port is None or DEFAULT_PORTS.get(self.scheme) == self.port:
@@ -90,12 +93,12 @@ class Origin:
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def with_host(self, value: str, scheme: str) -> Origin:
-        """This origin at ``value`` (``host[:port]``); without a port, the scheme's own."""
+        """This origin at ``value`` (``host[:port]``; without a port, the scheme's own) by
+        ``scheme``; a ``value`` that is no host changes only the scheme."""
         parsed = _split_host(value)
         if parsed is None:
-            return self
-        host, port = parsed
-        return Origin(scheme, host, port if port is not None else DEFAULT_PORTS.get(scheme))
+            return Origin(scheme, self.host, self.port)
+        return Origin(scheme, *parsed)
 
 
 def _split_host(value: str) -> tuple[str, int | None] | None:
@@ -127,8 +130,7 @@ def received_origin(
     host = _header(headers, b"host") or _header(headers, b":authority")
     parsed = _split_host(host) if host else None
     if parsed is not None:
-        name, port = parsed
-        return Origin(scheme, name, port if port is not None else DEFAULT_PORTS.get(scheme))
+        return Origin(scheme, *parsed)  # no port: the scheme's, even once a proxy changed it
     address, port = (server or ("localhost", None))[:2]
     name = f"[{address}]" if ":" in str(address) else str(address)
     return Origin(scheme, name, port)
@@ -165,26 +167,26 @@ def scope_origin(scope: Mapping[str, Any], trusted: TrustedProxies) -> Origin:
 
 def _elements(value: str) -> list[dict[str, str]]:
     """``Forwarded``'s elements, each a dict of its lower-cased parameters."""
-    elements: list[dict[str, str]] = []
-    current: dict[str, str] = {}
+    return [_element(text) for text in _FORWARDED_ELEMENT.findall(value) if text.strip()]
+
+
+def _element(text: str) -> dict[str, str]:
+    """One element's parameters; a malformed one has none, but still counts as a hop (so
+    garbage a client sent cannot hide the elements its proxies appended)."""
+    element: dict[str, str] = {}
     position = 0
-    while position < len(value):
-        matched = _FORWARDED_PAIR.match(value, position)
-        if matched is None or matched.end() == position:
-            break  # malformed: what came before still counts
-        key, raw = matched.group(1).lower(), matched.group(2)
-        current.setdefault(key, raw[1:-1].replace("\\", "") if raw.startswith('"') else raw)
+    while True:
+        matched = _FORWARDED_PAIR.match(text, position)
+        assert matched is not None  # every part of it is optional
+        if matched.group(1) is not None:
+            key, raw = matched.group(1).lower(), matched.group(2)
+            element.setdefault(key, raw[1:-1].replace("\\", "") if raw.startswith('"') else raw)
         position = matched.end()
-        separator = value[position : position + 1]
+        if position == len(text):
+            return element
+        if text[position] != ";":
+            return {}
         position += 1
-        if separator == ",":
-            elements.append(current)
-            current = {}
-        elif separator != ";":
-            break
-    if current:
-        elements.append(current)
-    return elements
 
 
 def _outermost(nodes: Sequence[str | None], trusted: TrustedProxies) -> int:
@@ -224,6 +226,6 @@ def _by_x_forwarded(
     result = origin.with_host(host, scheme) if host else Origin(scheme, origin.host, origin.port)
     named = _split_host(host) if host else None
     has_port = named is not None and named[1] is not None  # it wins over X-Forwarded-Port
-    if port is not None and port.isdigit() and 0 < int(port) < 65536 and not has_port:
+    if port is not None and port.isdecimal() and 0 < int(port) < 65536 and not has_port:
         result = Origin(result.scheme, result.host, int(port))
     return result

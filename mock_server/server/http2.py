@@ -20,11 +20,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, Final
 
+import h2.events
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
-from hypercorn.events import Event, Updated
-from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.protocol.h2 import H2Protocol
 from hypercorn.typing import AppWrapper, LifespanState
 from hypercorn.utils import wrap_app
 from starlette.types import ASGIApp
@@ -62,21 +62,52 @@ class _LiveConfig(Config):
         pass
 
 
-class _Server(TCPServer):
-    """hypercorn's connection handling, reading the preface as HTTP/2's and not as a
-    request: hypercorn starts every cleartext connection as HTTP/1.1, whose parser takes
-    the preface for a request and stops the idle timer, and HTTP/2 arms it again only when
-    a stream ends. So a connection that sent the preface and no stream was never closed
-    (seen here: held past 30 s with a 1 s keep-alive timeout)."""
+class _H2Protocol(H2Protocol):
+    """hypercorn's HTTP/2, except that request data for a stream already answered is
+    dropped (its bytes still credited back to the connection's flow-control window).
+    hypercorn forgets a stream once its answer is complete; data for it coming after (the
+    app answered without reading the whole body: an early 401, a PUT whose empty body
+    comes in a DATA frame of its own, as httpx sends it) raised a ``KeyError`` that ended
+    the connection and every stream on it (hypercorn issue #329, still so in 0.18)."""
 
-    async def protocol_send(self, event: Event) -> None:
-        if (
-            isinstance(event, Updated)
-            and not event.idle
-            and isinstance(self.protocol.protocol, H11Protocol)
-        ):
-            return
-        await super().protocol_send(event)
+    async def _handle_events(self, events: list[h2.events.Event]) -> None:
+        for event in events:
+            if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
+                self.connection.acknowledge_received_data(
+                    event.flow_controlled_length, event.stream_id
+                )
+            else:
+                await super()._handle_events([event])
+        await self._flush()
+
+
+class _Server(TCPServer):
+    """hypercorn's connection handling, serving the connection as HTTP/2 from its first
+    byte (:class:`_H2Protocol`). hypercorn starts every cleartext connection as HTTP/1.1,
+    whose parser took the preface for a request and stopped the idle timer, and HTTP/2 arms
+    it again only when a stream ends: so a connection that sent the preface and no stream
+    was never closed (seen here: held past 30 s with a 1 s keep-alive timeout). Read as
+    HTTP/2 from the start, the preface leaves the timer armed until a stream opens."""
+
+    async def _read_data(self) -> None:
+        wrapper = self.protocol
+        wrapper.protocol = _H2Protocol(
+            wrapper.app,
+            wrapper.config,
+            wrapper.context,
+            wrapper.task_group,
+            wrapper.state,
+            wrapper.ssl,
+            wrapper.client,
+            wrapper.server,
+            wrapper.send,
+        )
+        await wrapper.protocol.initiate()
+        await super()._read_data()
+        # The client has gone, its streams closed with it. Left running, the idle timer
+        # would hold the connection's task, still counted open, until the keep-alive
+        # timeout.
+        await self.idle_task.stop()
 
 
 class _Handed:
@@ -97,6 +128,7 @@ class Http2Connections:
         # No read_timeout: it would cut a connection whose client only waits on an open
         # stream. h2's own bound on a header list (64 KiB) bounds a header's size.
         self.config.accesslog = None
+        self.config.include_server_header = False  # as uvicorn's answers: no Server header
         self.config.errorlog = logging.getLogger("trigger_mock.http2")
         self._app: AppWrapper = wrap_app(app, self.config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]
         self._context = WorkerContext(None)

@@ -5,6 +5,14 @@ too. Standard library only."""
 
 from .handle import TriggerMock
 from .proxy import MockProxy
-from .served import MockServer, ServedProcess, free_port, new_secret_key
+from .served import MockServer, RunningFake, ServedProcess, free_port, new_secret_key
 
-__all__ = ["MockProxy", "MockServer", "ServedProcess", "TriggerMock", "free_port", "new_secret_key"]
+__all__ = [
+    "MockProxy",
+    "MockServer",
+    "RunningFake",
+    "ServedProcess",
+    "TriggerMock",
+    "free_port",
+    "new_secret_key",
+]

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,6 +152,50 @@ class ServedProcess:
         self.stop()
 
 
+def call_json(
+    base_url: str, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
+    """One request to a fake at ``base_url``; the status and the decoded JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base_url + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, json.loads(raw) if raw else None
+
+
+class RunningFake:
+    """A fake something else started (a container, a compose service, another process),
+    at ``base_url``: ``handle()`` gives the same per-test view as :class:`MockServer`'s.
+
+        fake = RunningFake(f"http://{host}:{port}")  # e.g. a Testcontainers mapping
+        mock = fake.handle()  # a fresh key: an environment of its own
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    @property
+    def port(self) -> int:
+        parsed = urllib.parse.urlsplit(self.base_url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        """One request; the status and the decoded JSON body (``None`` if there is none)."""
+        return call_json(self.base_url, method, path, body, token)
+
+    def handle(self, secret_key: str | None = None) -> TriggerMock:
+        return TriggerMock(self, secret_key or new_secret_key())
+
+
 class MockServer(ServedProcess):
     """``trigger-mock serve ARGS`` on a free port. Unless ``ARGS`` or ``TRIGGER_MOCK_*``
     variables (the process's, or ``env``) say otherwise, it logs warnings only. Use it as
@@ -192,18 +237,7 @@ class MockServer(ServedProcess):
         self, method: str, path: str, body: Any = None, token: str | None = None
     ) -> tuple[int, Any]:
         """One request; the status and the decoded JSON body (``None`` if there is none)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if token is not None:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        return status, json.loads(raw) if raw else None
+        return call_json(self.base_url, method, path, body, token)
 
     def handle(self, secret_key: str | None = None) -> TriggerMock:
         return TriggerMock(self, secret_key or new_secret_key())

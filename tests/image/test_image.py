@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -71,18 +72,21 @@ def _answering(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[Running]:
+@contextmanager
+def started(**env: str) -> Iterator[Running]:
+    """The image's own command in a container (host network, a free port), with ``env``
+    as ``TRIGGER_MOCK_*`` variables besides the port; stopped at the end."""
     missing = shutil.which("podman") is None
     if missing or tool("podman", "image", "exists", IMAGE, check=False).returncode:
         pytest.fail(f"no image {IMAGE}: build it first (make image, or bash .ci/image build)")
     command, user = inspect("Cmd"), inspect("User")
     port = free_port()
+    variables = [f"TRIGGER_MOCK_{name.upper()}={value}" for name, value in env.items()]
     container = tool("buildah", "from", IMAGE).stdout.strip()
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
     runner = subprocess.Popen(
         [*SUDO, "buildah", *STORAGE, "run", "--isolation=chroot", "--network=host",
-         "-e", f"TRIGGER_MOCK_PORT={port}",
+         "-e", f"TRIGGER_MOCK_PORT={port}", *(f"-e{v}" for v in variables),
          container, "--", *command],
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -105,6 +109,12 @@ def running() -> Iterator[Running]:
         tool("buildah", "rm", container, check=False)
 
 
+@pytest.fixture(scope="module")
+def running() -> Iterator[Running]:
+    with started() as image:
+        yield image
+
+
 def test_the_image_serves_as_an_unprivileged_user(running: Running) -> None:
     assert running.user == "10001"
     status = Path(f"/proc/{running.pid}/status").read_text()
@@ -112,6 +122,11 @@ def test_the_image_serves_as_an_unprivileged_user(running: Running) -> None:
     assert uid == "10001"
     with urllib.request.urlopen(f"{running.base_url}/_mock/health", timeout=5) as answer:
         assert json.load(answer)["status"] == "ok"
+
+
+def test_one_port_is_exposed_and_no_second_port_is_configured() -> None:
+    assert inspect("ExposedPorts") == {"8080/tcp": {}}
+    assert not any(variable.startswith("TRIGGER_MOCK_S2_PORT=") for variable in inspect("Env"))
 
 
 def test_the_healthcheck_passes_inside_the_container(running: Running) -> None:

@@ -125,7 +125,7 @@ test("writeControl goes through the S2 endpoint initialize hands out", async () 
   assert.deepEqual(records[0].headers, [["trigger-control", "upgrade-required"]]);
 });
 
-test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", async () => {
+test("out.append, out.pipe, out.writer and trimTo write through the S2 endpoint (HTTP/2)", async () => {
   asSecretKey();
   // a key with "/" and non-ASCII: the deployed server names its S2 stream with it raw
   const writerKey = "writer/é 中 1";
@@ -139,6 +139,20 @@ test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", a
     })(),
   );
   assert.deepEqual(await waitUntilComplete(), { lastEventId: "2" });
+  const written = handle.out.writer({
+    execute: async ({ write, merge }) => {
+      write({ n: 3 });
+      merge(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue({ n: 4 });
+            controller.close();
+          },
+        }),
+      );
+    },
+  });
+  assert.deepEqual(await written.waitUntilComplete(), { lastEventId: "4" });
   const read = async () => {
     const response = await fetch(
       `${baseURL}/realtime/v1/sessions/${encodeURIComponent(writerKey)}/out/records`,
@@ -148,8 +162,8 @@ test("out.append, out.pipe and trimTo write through the S2 endpoint (HTTP/2)", a
   };
   assert.deepEqual(
     (await read()).map((r) => r.data),
-    [{ type: "text-delta", delta: "one" }, { n: 1 }, { n: 2 }],
+    [{ type: "text-delta", delta: "one" }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }],
   );
-  await handle.out.trimTo(2);
-  assert.deepEqual((await read()).map((r) => r.seqNum), [2]);
+  await handle.out.trimTo(3);
+  assert.deepEqual((await read()).map((r) => r.seqNum), [3, 4]);
 });

@@ -36,15 +36,16 @@ def echo_fake_for(fidelity: str) -> MockServer:
     )
 
 
-def run_sdk_tests(base_url: str) -> None:
-    """Run every SDK test file against ``base_url``; fail with their output if one fails."""
+def run_sdk_tests(base_url: str, *files: str) -> None:
+    """Run the SDK test ``files`` (default: all) against ``base_url``; fail with their
+    output if one fails."""
     node = shutil.which("node")
     assert node, "Node.js 20+ is needed for the SDK tests"
     assert (SDK_TESTS / "node_modules" / "@trigger.dev" / "sdk").is_dir(), (
         "the SDK is not installed: `make test` installs it (npm ci --prefix tests/sdk)"
     )
     result = subprocess.run(
-        [node, "--test", "--test-concurrency=1", "--test-reporter=tap"],
+        [node, "--test", "--test-concurrency=1", "--test-reporter=tap", *files],
         cwd=SDK_TESTS,
         env={
             "TRIGGER_API_URL": base_url,
