@@ -4,7 +4,10 @@
     python -m tests.teeth serve NAME --port 9000  # one mutant, to poke at
 
 ``check`` serves each mutant as a child process, runs ``trigger-mock contract`` against it,
-and passes only if the suite failed, in one of the tests named after the broken rule.
+and passes only if the suite failed, in one of the tests named after the broken rule. Only
+those tests run (the verdict depends on nothing else): about 8 s a mutant instead of the
+whole suite's 70. ``check --full`` runs the whole suite on each, and also says how many
+other tests failed.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def failed_tests(junit: Path) -> set[str]:
     }
 
 
-def check_one(mutant: Mutant, fidelity: str, examples: int) -> Verdict:
+def check_one(mutant: Mutant, fidelity: str, examples: int, *, full: bool = False) -> Verdict:
     fidelity = mutant.fidelity or fidelity
     fake = ServedMutant(mutant.name, fidelity)
     try:
@@ -85,6 +88,8 @@ def check_one(mutant: Mutant, fidelity: str, examples: int) -> Verdict:
                 "--",
                 "-q",
             ]
+            if not full:
+                command += ["-k", " or ".join(sorted(set(mutant.caught_by)))]
             subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
             return Verdict(mutant, failed_tests(junit))
     finally:
@@ -115,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     many.add_argument("names", nargs="*", metavar="NAME", help=", ".join(sorted(MUTANTS)))
     many.add_argument("--fidelity", choices=("documented", "deployed"), default="documented")
     many.add_argument("--examples", type=int, default=10)
+    many.add_argument(
+        "--full", action="store_true", help="run the whole suite on each mutant, not just its tests"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args.name, args.port, args.fidelity)
@@ -123,14 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such mutant: {', '.join(sorted(unknown))}")
     survivors = 0
     for name in args.names or sorted(MUTANTS):
-        verdict = check_one(MUTANTS[name], args.fidelity, args.examples)
+        verdict = check_one(MUTANTS[name], args.fidelity, args.examples, full=args.full)
         survivors += not verdict.caught
         status = "caught" if verdict.caught else "SURVIVED"
         print(f"{status:<8} {name:<24} {verdict.mutant.breaks}", flush=True)
         for test in verdict.caught_by:
             print(f"{'':<8} {'':<24} by {test}")
-        others = len(verdict.failed) - len(verdict.caught_by)
-        print(f"{'':<8} {'':<24} ({others} other tests failed too)", flush=True)
+        if args.full:
+            others = len(verdict.failed) - len(verdict.caught_by)
+            print(f"{'':<8} {'':<24} ({others} other tests failed too)", flush=True)
     return 1 if survivors else 0
 
 
