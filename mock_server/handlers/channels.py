@@ -25,9 +25,8 @@ from ..channels.sse import (
     parse_last_event_id,
     parse_timeout_seconds,
 )
-from ..http.exchanges import NO_PROXIES
 from ..http.failures.marks import cut_after_records
-from ..http.forwarded import TrustedProxies, scope_origin
+from ..http.forwarded import NO_PROXIES, TrustedProxies, scope_origin
 from ..http.responses import EventStream, json_response
 from ..http.security import principal_of
 from ..s2.names import S2_BASE_PATH, S2_BASIN, header_value, s2_access_token, stream_name

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from .. import __version__
 from ..core.errors import ControlTargetNotFound
-from ..http.exchanges import NO_PROXIES, curl, detail, har
-from ..http.forwarded import TrustedProxies
+from ..http.exchanges import curl, detail, har
+from ..http.forwarded import NO_PROXIES, TrustedProxies
 from ..http.journal import Entry, OperationOf, Query, RequestJournal
 from ..http.responses import json_response
 

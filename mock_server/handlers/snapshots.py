@@ -17,8 +17,7 @@ from ..auth.environments import Environments
 from ..channels.errors import ResourceNotFound
 from ..core.clock import Clock
 from ..core.specs import OBJECTS_BASE_PATH
-from ..http.exchanges import NO_PROXIES
-from ..http.forwarded import TrustedProxies, scope_origin
+from ..http.forwarded import NO_PROXIES, TrustedProxies, scope_origin
 from ..http.responses import json_response
 from ..http.security import principal_of
 from ..sessions.errors import SessionNotFound

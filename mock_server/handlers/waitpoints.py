@@ -12,8 +12,7 @@ from connexion import request
 from starlette.responses import Response
 
 from ..channels.waitpoints import Waitpoints, WaitRequest
-from ..http.exchanges import NO_PROXIES
-from ..http.forwarded import TrustedProxies, scope_origin
+from ..http.forwarded import NO_PROXIES, TrustedProxies, scope_origin
 from ..http.responses import json_response
 from ..http.security import principal_of
 

@@ -16,10 +16,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from ..core.times import iso_ms
-from .forwarded import TrustedProxies, public_origin
+from .forwarded import NO_PROXIES, TrustedProxies, public_origin
 from .journal import Entry, OperationOf, RawHeaders
-
-NO_PROXIES: Final = TrustedProxies()
 
 REDACTED_HEADERS: Final = frozenset({b"authorization", b"proxy-authorization"})
 SHOWN_CHARACTERS: Final = 12

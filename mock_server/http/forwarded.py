@@ -70,6 +70,10 @@ class TrustedProxies:
         return any(ip in network for network in self.networks)
 
 
+NO_PROXIES: Final = TrustedProxies()
+"""Trusts no peer: the default where forwarding headers are not configured."""
+
+
 def _bare_address(node: str) -> str:
     """``192.0.2.1:8080`` and ``[2001:db8::1]:80`` without the port or the brackets."""
     if node.startswith("["):

@@ -161,8 +161,6 @@ class Http2Connections:
         connections.add(handed)
         task = loop.create_task(server.run())
         tasks.add(task)
-        if self._context.terminated.is_set():
-            self.finish()
 
         def closed(done: asyncio.Task[None]) -> None:
             tasks.discard(done)

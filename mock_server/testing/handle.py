@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
-    from .served import MockServer, RunningFake
+    from .served import _Reachable
 
 # Python spellings of the action fields (the wire names work too).
 _ACTION_NAMES = {
@@ -96,7 +96,8 @@ class TriggerMock:
     """One test's view of a served fake: its URL, a secret key (an environment of its
     own), and the control plane: reset, clock, scripted ``.out`` records, the journal."""
 
-    server: MockServer | RunningFake
+    server: _Reachable
+    """The fake: a :class:`~.served.MockServer` or a :class:`~.served.RunningFake`."""
     secret_key: str
 
     @property

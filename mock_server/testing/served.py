@@ -170,21 +170,11 @@ def call_json(
     return status, json.loads(raw) if raw else None
 
 
-class RunningFake:
-    """A fake something else started (a container, a compose service, another process),
-    at ``base_url``: ``handle()`` gives the same per-test view as :class:`MockServer`'s.
+class _Reachable:
+    """Requests and a per-test handle on the fake at ``self.base_url`` (on ``self.port``)."""
 
-        fake = RunningFake(f"http://{host}:{port}")  # e.g. a Testcontainers mapping
-        mock = fake.handle()  # a fresh key: an environment of its own
-    """
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    @property
-    def port(self) -> int:
-        parsed = urllib.parse.urlsplit(self.base_url)
-        return parsed.port or (443 if parsed.scheme == "https" else 80)
+    base_url: str
+    port: int
 
     def call(
         self, method: str, path: str, body: Any = None, token: str | None = None
@@ -196,7 +186,21 @@ class RunningFake:
         return TriggerMock(self, secret_key or new_secret_key())
 
 
-class MockServer(ServedProcess):
+class RunningFake(_Reachable):
+    """A fake something else started (a container, a compose service, another process),
+    at ``base_url``: ``handle()`` gives the same per-test view as :class:`MockServer`'s.
+
+        fake = RunningFake(f"http://{host}:{port}")  # e.g. a Testcontainers mapping
+        mock = fake.handle()  # a fresh key: an environment of its own
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        parsed = urllib.parse.urlsplit(self.base_url)
+        self.port = parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+class MockServer(ServedProcess, _Reachable):
     """``trigger-mock serve ARGS`` on a free port. Unless ``ARGS`` or ``TRIGGER_MOCK_*``
     variables (the process's, or ``env``) say otherwise, it logs warnings only. Use it as
     a context manager, or ``start()`` and ``stop()``::
@@ -232,12 +236,3 @@ class MockServer(ServedProcess):
 
     def __enter__(self) -> MockServer:
         return self.start()
-
-    def call(
-        self, method: str, path: str, body: Any = None, token: str | None = None
-    ) -> tuple[int, Any]:
-        """One request; the status and the decoded JSON body (``None`` if there is none)."""
-        return call_json(self.base_url, method, path, body, token)
-
-    def handle(self, secret_key: str | None = None) -> TriggerMock:
-        return TriggerMock(self, secret_key or new_secret_key())

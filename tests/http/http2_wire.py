@@ -29,8 +29,8 @@ PATIENCE = 10.0  # seconds: far beyond any bound under test
 class Wire:
     """One client socket, its bytes written by hand."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+    def __init__(self, port: int, patience: float = PATIENCE) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=patience)
         self.buffer = b""
 
     def send(self, data: bytes) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import resource
 import selectors
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from mock_server.testing import MockServer
+from tests.http.http2_wire import Wire
 from tests.support import new_key, session_body
 
 pytestmark = pytest.mark.subprocess
@@ -29,21 +29,11 @@ PROBE = 1_500  # half-header connections in the probe
 PATIENCE = 30.0  # seconds: far beyond any bound under test
 
 
-class Raw:
+class Raw(Wire):
     """One client socket speaking HTTP/1.1 by hand."""
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def more(self) -> bytes:
-        """Read what has come (``b""`` at the end)."""
-        data = self.sock.recv(65536)
-        self.buffer += data
-        return data
+        super().__init__(port, PATIENCE)
 
     def response(self) -> tuple[int, dict[str, str], bytes]:
         """The next answer with a ``Content-Length`` (status, headers, body)."""
@@ -61,15 +51,6 @@ class Raw:
     def until(self, wanted: bytes) -> None:
         while wanted not in self.buffer:
             assert self.more(), f"closed before {wanted!r} came: {self.buffer!r}"
-
-    def rest(self) -> bytes:
-        """Everything until the server closes (a reset fails the test)."""
-        while self.more():
-            pass
-        return self.buffer
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def is_header_timeout(answer: bytes) -> bool:

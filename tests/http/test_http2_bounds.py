@@ -33,12 +33,6 @@ pytestmark = pytest.mark.subprocess
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[MockServer]:
-    with MockServer() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
 def brief() -> Iterator[MockServer]:
     """A fake that keeps an idle connection 1 s (and a header waits far longer)."""
     with MockServer("--keep-alive-timeout", "1", "--header-timeout", "60") as served:

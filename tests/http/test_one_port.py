@@ -41,13 +41,6 @@ def fake() -> Iterator[MockServer]:
         yield served
 
 
-@pytest.fixture(scope="module")
-def brief() -> Iterator[MockServer]:
-    """A fake that keeps an idle connection 1 s (and a header waits far longer)."""
-    with MockServer("--keep-alive-timeout", "1", "--header-timeout", "60") as served:
-        yield served
-
-
 def test_http2_with_prior_knowledge_and_http1_share_the_api_port(fake: MockServer) -> None:
     auth = {"Authorization": f"Bearer {new_key()}"}
     with h2_client(base_url=fake.base_url) as client:
