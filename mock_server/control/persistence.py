@@ -18,7 +18,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,8 +40,6 @@ VERSION: Final = 2
 READABLE_VERSIONS: Final = (1, 2)
 """Version 1 stored a record as ``[seq, timestamp, headers, body]``; version 2 as S2's
 record object (``seq_num``, ``timestamp``, ``headers``, ``body``)."""
-_SESSION_FIELDS: Final = [f.name for f in fields(Session)]
-_REQUIRED_FIELDS: Final = {f.name for f in fields(Session) if f.default is MISSING}
 
 
 class StateFileError(ValueError):
@@ -89,7 +86,7 @@ def snapshot(store: SessionStore, channels: ChannelStore, environments: Environm
 
 
 def _session_entry(session: Session) -> dict[str, Any]:
-    return {name: getattr(session, name) for name in _SESSION_FIELDS}
+    return session.fields()
 
 
 def _snapshot_entry(internal_id: str, kept: Snapshot) -> dict[str, Any]:
@@ -139,7 +136,7 @@ def save(
 
 def _session(raw: Any, where: str) -> Session:
     # Fields added since version 1 have defaults, so older files lack them.
-    if not isinstance(raw, dict) or not _REQUIRED_FIELDS <= set(raw) <= set(_SESSION_FIELDS):
+    if not isinstance(raw, dict) or not Session.REQUIRED <= set(raw) <= set(Session.FIELDS):
         raise StateFileError(f"{where}: not a stored session")
     session = Session(**raw)
     if not is_cuid(session.internal_id):

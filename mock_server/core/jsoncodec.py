@@ -104,6 +104,23 @@ def dump_json_kept(data: Any) -> bytes:
     return memoryview(dumped).tobytes() if len(dumped) < KEPT_COPY_BELOW else dumped
 
 
+def stored_json(value: Any) -> bytes:
+    """A value the fake keeps but never looks inside (a session's ``triggerConfig`` and
+    ``metadata``), as its JSON text: a few hundred bytes less than the dictionaries it
+    came from and, being bytes, never walked by the garbage collector, so full collections
+    cost the same however many sessions are stored. :func:`stored_value` reads it back."""
+    return dump_json_kept(value)
+
+
+def stored_value(text: bytes) -> Any:
+    """The value :func:`stored_json` kept, as a fresh copy (changing it changes nothing
+    stored), exactly: integers past 64 bits and lone surrogates included."""
+    try:
+        return exact_orjson(text)
+    except orjson.JSONDecodeError:  # what dump_json left to the standard library
+        return json.loads(text)
+
+
 def js_number(value: float) -> int | float:
     """A number as JavaScript prints it: whole numbers (below 1e21) without ``.0``."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:

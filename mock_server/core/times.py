@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import UTC, datetime
@@ -9,10 +10,19 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_second(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s))  # cheaper than datetime
+
+
+@functools.lru_cache(maxsize=16_384)
 def iso_ms(epoch_ms: int) -> str:
-    """``2026-11-23T16:38:51.123Z`` for an epoch-millisecond instant."""
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_ms // 1000))
-    return f"{seconds}.{epoch_ms % 1000:03d}Z"  # time.strftime: cheaper than datetime
+    """``2026-11-23T16:38:51.123Z`` for an epoch-millisecond instant.
+
+    Remembered, as is each second's text: a page of sessions formats the same instants on
+    every read (``strftime`` was a quarter of a list request's time), and instants made
+    in one second share their text up to the milliseconds."""
+    return f"{_iso_second(epoch_ms // 1000)}.{epoch_ms % 1000:03d}Z"
 
 
 def iso_or_none(epoch_ms: int | None) -> str | None:

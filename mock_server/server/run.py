@@ -15,6 +15,7 @@ import uvicorn
 
 from ..control.persistence import StateSaver
 from ..core.settings import Settings
+from .collector import SurvivorFreezer
 
 if TYPE_CHECKING:
     from ..app import MockApp
@@ -53,6 +54,7 @@ async def run_servers(mock: MockApp, config: uvicorn.Config, settings: Settings)
     # (the create p99 in docs/performance.md).
     gc.collect()
     gc.freeze()
+    freezer = SurvivorFreezer()  # and what it stores from now on (.collector)
     saving = stop_saving = None
     if settings.state_file is not None:
         saver = StateSaver(
@@ -61,7 +63,8 @@ async def run_servers(mock: MockApp, config: uvicorn.Config, settings: Settings)
         stop_saving = asyncio.Event()
         saving = asyncio.create_task(saver.run(stop_saving))
     try:
-        await server.serve()
+        with freezer.installed():
+            await server.serve()
     finally:
         if saving is not None and stop_saving is not None:
             stop_saving.set()

@@ -8,10 +8,11 @@ milliseconds and ``Z``, no stored status (it is derived from ``closedAt`` and
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar, Final
 
 from ..core.ids import SESSION_PREFIX
+from ..core.jsoncodec import stored_json, stored_value
 from ..core.times import iso_ms, iso_or_none
 
 JsonObject = dict[str, Any]
@@ -23,26 +24,111 @@ class SessionStatus(enum.StrEnum):
     EXPIRED = "EXPIRED"
 
 
-@dataclass(slots=True, eq=False)
-class Session:
-    """One session row. Times are epoch milliseconds."""
+_FIELDS: Final = (
+    "internal_id",
+    "external_id",
+    "type",
+    "task_identifier",
+    "trigger_config",
+    "current_run_id",
+    "tags",
+    "metadata",
+    "expires_at",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "closed_reason",
+    "run_ended_at",
+)
 
-    internal_id: str
-    external_id: str | None
-    type: str
-    task_identifier: str
-    trigger_config: JsonObject
-    current_run_id: str | None
-    tags: list[str]
-    metadata: JsonObject | None
-    expires_at: int | None
-    created_at: int
-    updated_at: int
-    closed_at: int | None = None
-    closed_reason: str | None = None
-    run_ended_at: int | None = None
-    """When the current run died (the control plane ends it); the next cached create or
-    append starts a new one. Not on the wire."""
+
+class Session:
+    """One session row. Times are epoch milliseconds.
+
+    Kept small and cheap for the garbage collector, since a store holds many: ``tags`` is
+    a tuple, ``triggerConfig`` and ``metadata`` are kept as their JSON text (read back as
+    fresh values, so changing what a read returned changes nothing stored), and the row is
+    the only object per session the collector has to walk."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = _FIELDS
+    """Every field, as a state file names them."""
+    REQUIRED: ClassVar[frozenset[str]] = frozenset(_FIELDS[:11])
+    """The fields without a default (a state file must hold them)."""
+
+    __slots__ = (
+        "_metadata",
+        "_trigger_config",
+        "closed_at",
+        "closed_reason",
+        "created_at",
+        "current_run_id",
+        "expires_at",
+        "external_id",
+        "internal_id",
+        "run_ended_at",
+        "tags",
+        "task_identifier",
+        "type",
+        "updated_at",
+    )
+
+    def __init__(
+        self,
+        internal_id: str,
+        external_id: str | None,
+        type: str,
+        task_identifier: str,
+        trigger_config: JsonObject,
+        current_run_id: str | None,
+        tags: Iterable[str],
+        metadata: JsonObject | None,
+        expires_at: int | None,
+        created_at: int,
+        updated_at: int,
+        closed_at: int | None = None,
+        closed_reason: str | None = None,
+        run_ended_at: int | None = None,
+    ) -> None:
+        self.internal_id = internal_id
+        self.external_id = external_id
+        self.type = type
+        self.task_identifier = task_identifier
+        self._trigger_config = stored_json(trigger_config)
+        self.current_run_id = current_run_id
+        self.tags: tuple[str, ...] = tuple(tags)
+        self._metadata = None if metadata is None else stored_json(metadata)
+        self.expires_at = expires_at
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.closed_at = closed_at
+        self.closed_reason = closed_reason
+        self.run_ended_at = run_ended_at
+        """When the current run died (the control plane ends it); the next cached create
+        or append starts a new one. Not on the wire."""
+
+    def __repr__(self) -> str:
+        return f"Session({self.friendly_id}, externalId={self.external_id!r})"
+
+    @property
+    def trigger_config(self) -> JsonObject:
+        value: JsonObject = stored_value(self._trigger_config)
+        return value
+
+    @trigger_config.setter
+    def trigger_config(self, value: JsonObject) -> None:
+        self._trigger_config = stored_json(value)
+
+    @property
+    def metadata(self) -> JsonObject | None:
+        return None if self._metadata is None else stored_value(self._metadata)
+
+    @metadata.setter
+    def metadata(self, value: JsonObject | None) -> None:
+        self._metadata = None if value is None else stored_json(value)
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by name (:attr:`FIELDS`), as ``Session(**fields)`` takes them."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @property
     def friendly_id(self) -> str:
@@ -80,10 +166,10 @@ class Session:
             "taskIdentifier": self.task_identifier,
         }
         if with_trigger_config:
-            row["triggerConfig"] = self.trigger_config
+            row["triggerConfig"] = stored_value(self._trigger_config)
         row["currentRunId"] = self.current_run_id
         row["tags"] = self.tags
-        row["metadata"] = self.metadata
+        row["metadata"] = None if self._metadata is None else stored_value(self._metadata)
         row["closedAt"] = iso_or_none(self.closed_at)
         row["closedReason"] = self.closed_reason
         row["expiresAt"] = iso_or_none(self.expires_at)

@@ -129,7 +129,7 @@ class SessionStore(SnapshotStore):
                 task_identifier=self._shared(new.task_identifier),
                 trigger_config=new.trigger_config,
                 current_run_id=run_id or self.ids.run_id(),
-                tags=[self._shared(t) for t in new.tags],
+                tags=tuple(self._shared(t) for t in new.tags),
                 metadata=new.metadata,
                 expires_at=new.expires_at,
                 created_at=now,
@@ -172,7 +172,7 @@ class SessionStore(SnapshotStore):
             if changes.is_empty:
                 return session
             if changes.tags is not UNSET:
-                tags = [self._shared(t) for t in changes.tags]
+                tags = tuple(self._shared(t) for t in changes.tags)
                 env.index.retag(session.internal_id, session.tags, tags)
                 session.tags = tags
             if changes.metadata is not UNSET:

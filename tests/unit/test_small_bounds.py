@@ -39,5 +39,5 @@ def test_shared_strings_stop_growing_past_their_bound(monkeypatch: pytest.Monkey
     for n in range(20):
         new = NewSession("chat", "task", {"basePayload": {}}, tags=[f"tag-{n}"])
         made = sessions.create("env", new).session
-        assert made.tags == [f"tag-{n}"]
+        assert made.tags == (f"tag-{n}",)
     assert len(sessions._strings) == 5

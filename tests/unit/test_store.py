@@ -56,7 +56,7 @@ def test_create_then_cached_then_refused_after_close(store: SessionStore) -> Non
     first = store.create(ENV, new(external_id="e"))
     again = store.create(ENV, new(external_id="e", tags=["ignored"]))
     assert not first.is_cached and again.is_cached and again.session is first.session
-    assert again.session.tags == []
+    assert again.session.tags == ()
     store.close(ENV, "e", "done")
     with pytest.raises(SessionClosed):
         store.create(ENV, new(external_id="e"))
@@ -116,7 +116,7 @@ def test_update_rules(store: SessionStore, time_source: FixedTime) -> None:
     time_source.now += 10
     assert store.update(ENV, "u", SessionChanges()).updated_at == session.created_at
     store.update(ENV, "u", SessionChanges(tags=["b"], metadata={"k": 1}))
-    assert session.tags == ["b"] and session.metadata == {"k": 1}
+    assert session.tags == ("b",) and session.metadata == {"k": 1}
     assert session.updated_at == time_source.now
     store.update(ENV, "u", SessionChanges(metadata=None))
     assert session.metadata is None
