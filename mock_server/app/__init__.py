@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# First: Connexion imported as the fake needs it, before anything else imports it.
+from ..http import connexion_internals  # noqa: F401  # isort: skip
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.clock import ControllableClock
@@ -23,10 +26,17 @@ from ..core.specs import (
     operations,
 )
 from ..handlers.sessions import SessionHandlers
-from ..http.deployed_edge import ActionOnlyRoutes, DeployedEdge, MissingAuthorization
-from ..http.edge import AccessLog, AssumeJsonBodies, CanonicalPath, Cors
+from ..http.cors import Cors
+from ..http.deployed_edge import (
+    ActionOnlyRoutes,
+    AssumeJsonBodies,
+    DeployedEdge,
+    MissingAuthorization,
+)
+from ..http.edge import Edge
 from ..http.failures.layer import Failures
 from ..http.fastlane import FastLane, compile_lane
+from ..http.paths import CanonicalPath
 from ..http.queries import DeepObjectParser
 from ..http.routes import OperationRoutes
 from ..http.schema_issues import SchemaValidators
@@ -120,24 +130,36 @@ def fast_lane(
     return FastLane(app, compiled, authenticator=state.authenticator, behaviour=state.behaviour)
 
 
-def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> ASGIApp:
-    """The layers every request passes first: access log and journal, failures on demand
-    (faults, the rate limiter), CORS, path decoding, and (deployed mode) every body read
-    as JSON."""
-    if not state.behaviour.content_type_checked:
+def edge(app: ASGIApp, state: State, routes: OperationRoutes) -> Edge:
+    """The layer every request meets first (:class:`~mock_server.http.edge.Edge`): access
+    log and journal, then either its direct route to ``app`` (CORS and the path done in
+    it) or the layered one: failures on demand (faults, the rate limiter), the deployed
+    server's own layers, CORS, path decoding, and (deployed mode) every body read as JSON."""
+    behaviour = state.behaviour
+    if not behaviour.content_type_checked:
         app = AssumeJsonBodies(app)
-    app = CanonicalPath(app, behaviour=state.behaviour)
-    app = Cors(app)
-    if state.behaviour.action_only_loader_405:
-        app = ActionOnlyRoutes(app, methods_of=routes.methods_of)
-    if state.behaviour.missing_authorization_problem:
-        app = MissingAuthorization(app)
+    layered: ASGIApp = Cors(CanonicalPath(app, behaviour=behaviour))
+    if behaviour.action_only_loader_405:
+        layered = ActionOnlyRoutes(layered, methods_of=routes.methods_of)
+    if behaviour.missing_authorization_problem:
+        layered = MissingAuthorization(layered)
     failures = Failures(
-        app,
+        layered,
         book=state.faults,
         limiter=state.limiter,
         operation_of=routes.operation_of,
         clock=state.clock,
     )
-    outer: ASGIApp = DeployedEdge(failures) if state.behaviour.deployed_edge else failures
-    return AccessLog(outer, journal=state.journal, clock=state.clock)
+    return Edge(
+        api=app,
+        layered=DeployedEdge(failures) if behaviour.deployed_edge else failures,
+        failures=failures,
+        direct=not (
+            behaviour.deployed_edge
+            or behaviour.action_only_loader_405
+            or behaviour.missing_authorization_problem
+        ),
+        journal=state.journal,
+        clock=state.clock,
+        behaviour=behaviour,
+    )

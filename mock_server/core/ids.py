@@ -25,13 +25,36 @@ _ALNUM: Final = _BASE36 + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _COUNTER_SPAN: Final = 36**4
 
 
+class _Digits:
+    """Writes numbers in one alphabet, two digits per division (ids are minted on every
+    create: this halves the work of the digit-at-a-time loop)."""
+
+    __slots__ = ("_alphabet", "_base", "_pairs", "_square")
+
+    def __init__(self, alphabet: str) -> None:
+        self._alphabet = alphabet
+        self._base = len(alphabet)
+        self._square = self._base**2
+        self._pairs = tuple(high + low for high in alphabet for low in alphabet)
+
+    def encode(self, value: int, width: int) -> str:
+        """The lowest ``width`` digits of ``value``, most significant first."""
+        pairs, square = self._pairs, self._square
+        digits = []
+        for _ in range(width // 2):
+            value, pair = divmod(value, square)
+            digits.append(pairs[pair])
+        if width % 2:
+            digits.append(self._alphabet[value % self._base])
+        digits.reverse()
+        return "".join(digits)
+
+
+_DIGITS: Final = {a: _Digits(a) for a in (_BASE36, _BASE32HEX, _NANOID, _ALNUM)}
+
+
 def _encode(value: int, alphabet: str, width: int) -> str:
-    base = len(alphabet)
-    digits = []
-    for _ in range(width):
-        value, digit = divmod(value, base)
-        digits.append(alphabet[digit])
-    return "".join(reversed(digits))
+    return _DIGITS[alphabet].encode(value, width)
 
 
 def is_cuid(value: str) -> bool:

@@ -76,18 +76,32 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _embedded(value: Any) -> Any:
+    if type(value) is bytes:
+        return orjson.Fragment(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _decoded(value: Any) -> Any:
+    if type(value) is bytes:
+        return stored_value(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def dump_json(data: Any) -> bytes:
-    """Compact JSON in UTF-8, by orjson. What it refuses (strings holding lone surrogates,
-    valid in JSON text but not in UTF-8; integers past 64 bits) goes to the standard
-    library, with ``\\u`` escapes where UTF-8 cannot carry a character."""
+    """Compact JSON in UTF-8, by orjson. ``bytes`` in ``data`` are JSON text (what
+    :func:`stored_json` keeps) and go in as they are. What orjson refuses (strings holding
+    lone surrogates, valid in JSON text but not in UTF-8; integers past 64 bits) goes to
+    the standard library, with ``\\u`` escapes where UTF-8 cannot carry a character."""
     try:
-        return orjson.dumps(data)
+        return orjson.dumps(data, default=_embedded)
     except TypeError:
         pass
+    compact = (",", ":")
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(data, separators=compact, ensure_ascii=False, default=_decoded).encode()
     except UnicodeEncodeError:
-        return json.dumps(data, separators=(",", ":")).encode()
+        return json.dumps(data, separators=compact, default=_decoded).encode()
 
 
 KEPT_COPY_BELOW: Final = 64 * 1024
@@ -108,7 +122,8 @@ def stored_json(value: Any) -> bytes:
     """A value the fake keeps but never looks inside (a session's ``triggerConfig`` and
     ``metadata``), as its JSON text: a few hundred bytes less than the dictionaries it
     came from and, being bytes, never walked by the garbage collector, so full collections
-    cost the same however many sessions are stored. :func:`stored_value` reads it back."""
+    cost the same however many sessions are stored. :func:`stored_value` reads it back;
+    :func:`dump_json` writes it out as it is."""
     return dump_json_kept(value)
 
 

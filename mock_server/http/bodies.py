@@ -36,9 +36,16 @@ def strip_unknown(value: Any, schema: dict[str, Any]) -> Any:
         if schema.get("additionalProperties") is True:
             return value
         props = schema["properties"]
-        return {k: strip_unknown(v, props[k]) for k, v in value.items() if k in props}
+        return {
+            k: strip_unknown(v, props[k]) if isinstance(v, (dict, list)) else v
+            for k, v in value.items()
+            if k in props
+        }
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [strip_unknown(item, schema["items"]) for item in value]
+        items = schema["items"]
+        return [
+            strip_unknown(item, items) if isinstance(item, (dict, list)) else item for item in value
+        ]
     return value
 
 

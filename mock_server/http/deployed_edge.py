@@ -1,6 +1,7 @@
 """Edge layers only the deployed server has, read from its Express middleware and route
 builder: the 401 for a request with no ``Authorization`` header, the trailing-slash
-redirect and the headers on every answer, and the bare 405 of a route's stand-in loader.
+redirect and the headers on every answer, the bare 405 of a route's stand-in loader, and
+every API body read as JSON whatever its content type.
 :func:`mock_server.app.edge` puts them in place when ``--fidelity deployed`` asks for them.
 """
 
@@ -110,4 +111,22 @@ class ActionOnlyRoutes:
                 await send({"type": "http.response.start", "status": 405, "headers": []})
                 await send({"type": "http.response.body", "body": b""})
                 return
+        await self.app(scope, receive, send)
+
+
+class AssumeJsonBodies:
+    """Treats every API request body as JSON whatever its declared ``Content-Type`` (the
+    deployed server reads bodies that way). The control plane, the S2 endpoint and the
+    object store (stand-ins for other services, with their own content types) keep theirs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not path.startswith(NOT_THE_API):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            if len(headers) != len(scope["headers"]):
+                headers.append((b"content-type", b"application/json"))
+                scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)

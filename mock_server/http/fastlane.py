@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 from connexion.resolver import Resolver
@@ -63,6 +64,8 @@ LANE_OPERATIONS: Final = (
 )
 JSON: Final = "application/json"
 _KNOWN_SCHEMES: Final = frozenset({SECRET_KEY_SCHEME, PUBLIC_TOKEN_SCHEME})
+MAX_KNOWN_QUERIES: Final = 256
+"""Query strings an operation remembers the arguments of (all are let go past it)."""
 _WANTED_HEADERS: Final = (b"authorization", b"content-type", b"content-length")
 Handler = Callable[..., Awaitable[Response]]
 
@@ -82,6 +85,9 @@ class LaneOperation:
     body: JsonBodyValidator | None
     body_name: str
     has_query: bool
+    queries: dict[bytes, Mapping[str, Any]] | None
+    """For an operation whose parameters are all in the query: the handler's query
+    arguments by query string, each worked out (parsed, validated, defaults filled) once."""
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -181,6 +187,7 @@ def _lane_operation(
         ),
         body_name=body_argument(operation, JSON) if schema else "",
         has_query=any(p["in"] == "query" for p in operation.parameters),
+        queries={} if all(p["in"] == "query" for p in operation.parameters) else None,
     )
 
 
@@ -241,21 +248,31 @@ class FastLane:
                 await self.app(scope, recording.replay(), send)
                 return
             receive = recording.replay()
-        query = QueryParams(scope["query_string"]) if lane.has_query else None
+        query_string: bytes = scope["query_string"]
+        known = None if lane.queries is None else lane.queries.get(query_string)
         try:
             principal = self.authenticator.secret_key(credential, counted=False)
             path = lane.uri_parser.resolve_path(path_params)
-            resolved = {} if query is None else _resolve_query(lane.uri_parser, query)
-            if lane.operation.parameters:
-                lane.parameters.validate_request(_Parameters(path, resolved))
+            if known is None:
+                query = QueryParams(query_string) if lane.has_query else None
+                resolved = {} if query is None else _resolve_query(lane.uri_parser, query)
+                if lane.operation.parameters:
+                    lane.parameters.validate_request(_Parameters(path, resolved))
         except Exception:  # Connexion answers it, with the error it always gave
             await self.app(scope, receive, send)
             return
         # What Connexion's parameter decorator passes: path values, query values over the
         # spec's defaults, and the JSON body as it is (it is never empty here).
         kwargs = path_arguments(path, lane.operation)
-        if query is not None:
-            kwargs.update(query_arguments(resolved, lane.operation, lane.arguments))
+        if known is not None:
+            kwargs.update(known)
+        elif query is not None:
+            arguments = query_arguments(resolved, lane.operation, lane.arguments)
+            if lane.queries is not None:
+                if len(lane.queries) >= MAX_KNOWN_QUERIES:
+                    lane.queries.clear()
+                lane.queries[query_string] = _frozen(arguments)
+            kwargs.update(arguments)
         if lane.body is not None and lane.body_name in lane.arguments:
             kwargs[lane.body_name] = body
         info = token_info(principal)
@@ -275,6 +292,16 @@ class _Parameters:
 
     path_params: dict[str, Any]
     query_params: dict[str, Any]
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` made read-only all the way down (it is handed to every request with the
+    same query string)."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
 
 
 def _resolve_query(parser: DeepObjectParser, query: QueryParams) -> dict[str, Any]:

@@ -163,9 +163,9 @@ class RequestJournal:
             entry = Entry(number=self._count, **fields)
             if len(self._entries) == self._entries.maxlen:  # the oldest drops out
                 oldest = self._entries[0]
-                self.body_bytes -= _let_go_of_bodies(oldest)
+                # Only entries in _bodied (oldest first) still keep bodies.
                 if self._bodied and self._bodied[0] is oldest:
-                    self._bodied.popleft()
+                    self.body_bytes -= _let_go_of_bodies(self._bodied.popleft())
             self._entries.append(entry)
             size = _body_bytes(entry)
             if size:

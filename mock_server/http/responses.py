@@ -67,9 +67,27 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+class JsonBody(Response):
+    """What ``Response(body, status, media_type=JSON_TYPE)`` is, status, headers and body,
+    built without Starlette's general header bookkeeping (every API answer is one)."""
+
+    media_type = JSON_TYPE
+
+    def __init__(self, body: bytes, status_code: int) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_TYPE_HEADER]
+
+
+_JSON_TYPE_HEADER: Final = (b"content-type", JSON_TYPE.encode())
+
+
 def json_response(
     data: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
+    if headers is None and status >= 200 and status not in (204, 304):
+        return JsonBody(dump_json(data), status)
     return Response(dump_json(data), status_code=status, headers=headers, media_type=JSON_TYPE)
 
 

@@ -2,6 +2,7 @@
 
 - requests it cannot even parse (bytes that are not HTTP, non-ASCII request targets, a
   non-numeric ``Content-Length``) are answered in the API's error shape too;
+- a response's head and body leave in one write (:mod:`.coalescing`);
 - each request's scope state carries its connection (``trigger_mock.connection``), so injected
   faults can reset, close or cut it (:mod:`mock_server.http.failures.connection`);
 - with :func:`protocol_class`, connections are bounded (:mod:`.connection_bounds`): how many
@@ -25,6 +26,7 @@ from ..core.jsoncodec import dump_json
 from ..core.limits import BoundCounts, Limits
 from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
+from .coalescing import CoalescingTransport
 from .connection_bounds import MAX_HEADER_BYTES, MAX_HEADERS, ConnectionGuard
 from .http2 import Http2Connections, opens_http2
 
@@ -35,6 +37,8 @@ class _HeaderTooLarge(Exception):
 
 class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # A response's head and body leave in one write (.coalescing).
+        transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         super().connection_made(transport)
         # uvicorn copies this dict into each request's scope["state"]: the connection rides
         # along at no cost per request.
@@ -156,8 +160,9 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
         # The state without this protocol's connection: its drops write HTTP/1.1 bytes;
         # without it, an injected drop breaks the HTTP/2 stream instead.
         state = {key: value for key, value in self.app_state.items() if key != CONNECTION_KEY}
+        transport = self.transport
         self.http2.take(
-            self.transport,
+            transport.raw if isinstance(transport, CoalescingTransport) else transport,
             first,
             state=state,
             connections=self.connections,

@@ -139,6 +139,14 @@ def _instant_ms(value: object) -> int | None:
     return int(value) if isinstance(value, int) and value else None
 
 
+def _ids_for(index: dict[str, SortedIds], value: str) -> SortedIds:
+    """The value's id list, made on its first use."""
+    found = index.get(value)
+    if found is None:
+        found = index[value] = SortedIds()
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     rows: list[Session]
@@ -160,15 +168,15 @@ class SessionIndex:
 
     def add(self, s: Session) -> None:
         self.all.add(s.internal_id)
-        self.by_type.setdefault(s.type, SortedIds()).add(s.internal_id)
-        self.by_task.setdefault(s.task_identifier, SortedIds()).add(s.internal_id)
+        _ids_for(self.by_type, s.type).add(s.internal_id)
+        _ids_for(self.by_task, s.task_identifier).add(s.internal_id)
         self.retag(s.internal_id, (), s.tags)
 
     def retag(self, id_: str, old: Iterable[str], new: Iterable[str]) -> None:
         for tag in set(old) - set(new):
             self.by_tag[tag].discard(id_)
         for tag in set(new) - set(old):
-            self.by_tag.setdefault(tag, SortedIds()).add(id_)
+            _ids_for(self.by_tag, tag).add(id_)
 
     def _sources(self, q: ListQuery) -> list[list[SortedIds]]:
         """Each alternative is a union of lists that together hold every match."""

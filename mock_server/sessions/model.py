@@ -159,6 +159,8 @@ class Session:
         return SessionStatus.ACTIVE
 
     def to_wire(self, *, with_trigger_config: bool = True) -> JsonObject:
+        """The row as the API shows it, for :func:`~mock_server.core.jsoncodec.dump_json`
+        (``triggerConfig`` and ``metadata`` are their JSON text, as bytes)."""
         row: JsonObject = {
             "id": self.friendly_id,
             "externalId": self.external_id,
@@ -166,10 +168,10 @@ class Session:
             "taskIdentifier": self.task_identifier,
         }
         if with_trigger_config:
-            row["triggerConfig"] = stored_value(self._trigger_config)
+            row["triggerConfig"] = self._trigger_config  # JSON text: dump_json embeds it
         row["currentRunId"] = self.current_run_id
         row["tags"] = self.tags
-        row["metadata"] = None if self._metadata is None else stored_value(self._metadata)
+        row["metadata"] = self._metadata
         row["closedAt"] = iso_or_none(self.closed_at)
         row["closedReason"] = self.closed_reason
         row["expiresAt"] = iso_or_none(self.expires_at)

@@ -118,12 +118,13 @@ def test_the_guard_sees_a_cold_request() -> None:
 
 
 def test_idle_failures_cost_one_call(warm_app: MockApp) -> None:
-    """No fault rule and the limiter off: the failures layer is one call (its own) per
-    request, whatever the operation (the issue's bound is five)."""
+    """No fault rule and the limiter off: the failures layer costs one call per request
+    (the edge asking whether it is idle, then taking its direct route), whatever the
+    operation (the issue's bound is five)."""
     prefixes = ("Failures.", "FaultBook.", "RateLimiter.", "RequestFacts.", "OperationRoutes.")
     for kind, (_, calls) in each_kind(warm_app, 50).items():
         spent = {n: c for n, c in calls.names.items() if n.startswith(prefixes)}
-        assert spent == {"Failures.__call__": 1}, f"{kind}: {spent}"
+        assert spent == {"Failures.idle": 1}, f"{kind}: {spent}"
 
 
 def test_an_armed_rule_is_seen_by_the_guard(warm_app: MockApp) -> None:
@@ -134,4 +135,5 @@ def test_an_armed_rule_is_seen_by_the_guard(warm_app: MockApp) -> None:
     warm_app.state.faults.add(RuleReader(schema, frozenset()).read(body))
     status, calls = each_kind(warm_app, 60)["retrieve"]
     assert status == 200
+    assert calls.names["Failures.__call__"] == 1  # the layered route
     assert calls.names["FaultBook.pick"] == 1 and calls.names["Match.holds"] == 1

@@ -18,7 +18,7 @@ from mock_server.auth.scopes import Ability
 from mock_server.core import specs
 from mock_server.core.errors import InvalidJson
 from mock_server.http import bodies
-from mock_server.http.edge import Cors
+from mock_server.http.cors import Cors
 from mock_server.sessions import model as models
 from mock_server.sessions.errors import SessionNotFound
 from mock_server.sessions.listing import Page
@@ -129,9 +129,12 @@ def ignore_scopes() -> None:
 
 
 def no_cors(mock: MockApp) -> None:
-    """Take the CORS layer out of the edge, wherever it sits (an AttributeError if the
-    chain of layers has none, rather than a mutant that breaks nothing)."""
-    parent: Any = mock.asgi
+    """Take CORS out of the edge: its direct route, and the layer on the layered one,
+    wherever it sits (an AttributeError if the chain of layers has none, rather than a
+    mutant that breaks nothing)."""
+    edge: Any = mock.asgi
+    edge.cors = False
+    parent = edge.layered
     while not isinstance(parent.app, Cors):
         parent = parent.app
     parent.app = parent.app.app

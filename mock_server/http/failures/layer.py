@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...auth.ratelimit import RateLimiter, Verdict
 from ...core.clock import Clock
-from ..edge import Cors
+from ..cors import Cors
 from ..headers import header
 from .answers import (
     discard,
@@ -49,8 +49,13 @@ class Failures:
         self.operation_of = operation_of
         self.clock = clock
 
+    @property
+    def idle(self) -> bool:
+        """No rule can still fire and the limiter is off: requests pass untouched."""
+        return not self.book.armed and self.limiter.policy is None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (not self.book.armed and self.limiter.policy is None) or scope["type"] != "http":
+        if self.idle or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         raw = scope.get("raw_path") or scope["path"].encode()
