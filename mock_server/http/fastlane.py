@@ -164,6 +164,7 @@ def _lane_operation(
     uri_parser = parser_class(operation.parameters, operation.body_definition())
     schema = operation.body_schema(JSON) if operation.request_body else None
     handler = operation.function
+    has_query = any(p["in"] == "query" for p in operation.parameters)
     return LaneOperation(
         operation=operation,
         pattern=_pattern(path),
@@ -186,8 +187,8 @@ def _lane_operation(
             validators=validators,
         ),
         body_name=body_argument(operation, JSON) if schema else "",
-        has_query=any(p["in"] == "query" for p in operation.parameters),
-        queries={} if all(p["in"] == "query" for p in operation.parameters) else None,
+        has_query=has_query,
+        queries={} if has_query and all(p["in"] == "query" for p in operation.parameters) else None,
     )
 
 
