@@ -137,11 +137,6 @@ def create_proxy(
     render = error_handler(Behaviour.of(Fidelity.DOCUMENTED), methods_of=routes.methods_of)
     for failure in (Exception, ProblemException, HTTPException):
         control.add_error_handler(failure, render)
-    client = None
-    if transport is not None:
-        import httpx
-
-        client = httpx.AsyncClient(transport=transport, timeout=None)
     ledger = Ledger(journal, log, recording)
     forwarder = Forwarder(
         settings.upstream,
@@ -149,6 +144,6 @@ def create_proxy(
         clock=clock,
         on_finished=ledger.finished,
         strict=settings.strict,
-        client=client,
+        transport=transport,
     )
     return ProxyApp(settings, checker, ledger, forwarder, control, routes)
