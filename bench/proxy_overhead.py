@@ -33,9 +33,10 @@ def measure(seconds: float, connections: int, rounds: int = 2) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as work:
         seed = Path(work) / "seed.json"
         processes.write_seed(seed, 1)
-        with processes.trigger_mock("--seed-file", str(seed)) as fake, MockProxy(
-            fake.base_url
-        ) as proxy:
+        with (
+            processes.trigger_mock("--seed-file", str(seed)) as fake,
+            MockProxy(fake.base_url) as proxy,
+        ):
             runs: dict[str, list[Any]] = {"direct": [], "proxied": []}
             for _ in range(rounds):
                 for name, url in (("direct", fake.base_url), ("proxied", proxy.base_url)):

@@ -63,6 +63,7 @@ _TIMEOUT: Final = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=10.0).
 """Connecting, writing a request and waiting for a pooled connection are bounded; reading
 is not (an event stream may wait long for its next record)."""
 
+
 class Forwarder:
     """The proxy's ASGI app for everything that is not its own control plane."""
 
