@@ -4,6 +4,7 @@ way this project serves anything): started on a free port, waited for, measured,
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 import urllib.error
@@ -91,14 +92,15 @@ def rss_kib(server: ServedProcess) -> int:
     return tree_rss_kib(server.pid)
 
 
-def cold_start() -> float:
-    """Seconds from spawning ``trigger-mock serve`` to its first ``201`` on create."""
-    server = trigger_mock()
+def first_created(server: ServedProcess) -> float:
+    """Seconds from spawning ``server`` to its first ``201`` on create: the same request,
+    sent again as soon as the port refuses it, for every server measured. It is stopped
+    afterwards."""
     server.spawn()
     try:
         while True:
             if server.process is not None and server.process.poll() is not None:
-                raise RuntimeError("trigger-mock exited during cold start")
+                raise RuntimeError(f"{server.name} exited during cold start:\n{server.output()}")
             try:
                 status, _ = request(server.base_url + "/api/v1/sessions", {**CREATE_BODY})
                 if status == 201:
@@ -107,3 +109,30 @@ def cold_start() -> float:
                 time.sleep(0.002)
     finally:
         server.stop()
+
+
+def cold_start() -> float:
+    """Seconds from spawning ``trigger-mock serve`` to its first ``201`` on create."""
+    return first_created(trigger_mock())
+
+
+def reference_cold_start() -> float:
+    """The same for the bare-ASGI reference (``bench/reference.py`` under uvicorn), started
+    by the same Python."""
+    return first_created(served("reference"))
+
+
+def cold_starts(runs: int = 5) -> dict[str, float]:
+    """Medians of ``runs`` cold starts of trigger-mock and of the reference, taken in turns
+    (so a busy moment of the machine falls on both), and their ratio (target ≤ 2)."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(runs):
+        ours.append(cold_start())
+        theirs.append(reference_cold_start())
+    mock, reference = statistics.median(ours), statistics.median(theirs)
+    return {
+        "cold_start_seconds": round(mock, 3),
+        "reference_cold_start_seconds": round(reference, 3),
+        "cold_start_ratio": round(mock / reference, 2),
+    }

@@ -11,7 +11,6 @@ from typing import Any
 import connexion
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
-from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
@@ -37,7 +36,7 @@ from ..handlers.snapshots import SnapshotHandlers
 from ..handlers.ui import UiHandlers
 from ..handlers.waitpoints import WaitpointHandlers
 from ..http.bodies import JsonBodyValidator
-from ..http.connexion_internals import use_built_once_operations
+from ..http.connexion_internals import add_api, middlewares, use_built_once_operations
 from ..http.failures.reader import RuleReader
 from ..http.forwarded import TrustedProxies
 from ..http.queries import DeepObjectParser, QueryValidator
@@ -107,7 +106,7 @@ def connexion_app(
     body = functools.partial(JsonBodyValidator, behaviour=behaviour, validators=validators)
     app = connexion.AsyncApp(
         __name__,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+        middlewares=middlewares(),  # no Swagger UI layer: no UI, no spec served
         validate_responses=settings.validate_responses,
         validator_map={
             "parameter": functools.partial(QueryValidator, validators=validators),
@@ -120,7 +119,8 @@ def connexion_app(
     use_built_once_operations(app)
     # Connexion chains APIs that share a base path but loses all but the last two, so the
     # S2 endpoint gets its own base path, and comes first (a mount at "" matches anything).
-    app.add_api(
+    add_api(
+        app,
         load_spec(S2_SPEC_PATH),
         base_path=S2_BASE_PATH,
         resolver=handler_resolver(
@@ -135,7 +135,8 @@ def connexion_app(
         authorize_first=behaviour.authorization_before_existence,
         trusted=trusted,
     )
-    app.add_api(
+    add_api(
+        app,
         load_spec(OBJECTS_SPEC_PATH),
         base_path=OBJECTS_BASE_PATH,
         resolver=handler_resolver(snapshots),
@@ -177,7 +178,8 @@ def connexion_app(
         limits=limits,
     )
     # The API comes last: Connexion's routers try the last API added first.
-    app.add_api(
+    add_api(
+        app,
         admin_spec,
         base_path="",
         resolver=handler_resolver(
@@ -189,7 +191,8 @@ def connexion_app(
         ),
         security_map={"bearer": admin_security_handler(settings.admin_token or "")},
     )
-    app.add_api(
+    add_api(
+        app,
         api_spec,
         base_path="",
         resolver=handler_resolver(sessions, channels, snapshots, waitpoints),

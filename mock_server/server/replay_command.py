@@ -26,11 +26,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-import yaml
-
-from ..proxy.cassette import Cassette, CassetteError
-from ..proxy.replay import replay
+# httpx, yaml and the replay itself are imported when the command runs: every command's
+# options are declared in one parser, and `serve` must not pay for this one's imports.
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -109,6 +106,8 @@ def _free_port() -> int:
 @contextmanager
 def started_fake(args: argparse.Namespace, start: dict[str, object] | None) -> Iterator[str]:
     """A fake of our own, serving the recording's start state; its URL."""
+    import yaml
+
     port = _free_port()
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port)]
     command += ["--log-level", "warning", "--fidelity", args.fidelity]
@@ -138,6 +137,8 @@ def started_fake(args: argparse.Namespace, start: dict[str, object] | None) -> I
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    import httpx
+
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -152,6 +153,9 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..proxy.cassette import Cassette, CassetteError
+    from ..proxy.replay import replay
+
     try:
         keys = parse_keys(args.key)
         cassette = Cassette.read(args.cassette)

@@ -120,7 +120,7 @@ def test_remembered_query_arguments_cannot_be_changed() -> None:
     (operation,) = [op for ops in mock.lane.lane.values() for op in ops if op.queries is not None]
     arguments = next(iter(operation.queries.values()))  # type: ignore[union-attr]
     with pytest.raises(TypeError):
-        arguments["filter"]["tags"] = ["c"]  # type: ignore[index]
+        arguments["filter"]["tags"] = ["c"]
     assert arguments["filter"]["tags"] == ("a", "b")
 
 
