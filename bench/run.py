@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import processes
+import proxy_overhead
 import sse_fanout
 import tables
 from load import Load, Result, measured
@@ -128,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: cold start, SSE fan-out, list sizes", file=sys.stderr)
         report.update(processes.cold_starts(5))  # and the reference's, in turns
         report["sse_fan_out"] = fan_out(options.readers)
+        print("bench: create with the limiter on, the proxy's added latency", file=sys.stderr)
+        report["limiter_create"] = limiter_create(seed, load)
+        report["proxy_retrieve"] = proxy_overhead.measure(5, 1)
         report["list_by_stored"] = list_flatness(sizes, Load(seconds=5, warmup_seconds=1), work)
         report["seeded_rss_kib_per_session"] = per_session_kib(report["list_by_stored"])
     memory = [sys.executable, str(Path(__file__).resolve().parent / "memory.py"), "100000"]
@@ -141,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         tables.put_in_page(options.page, markdown)
     print(markdown)
     return 0
+
+
+def limiter_create(seed: Path, load: Load) -> dict[str, Any]:
+    """Creates per second with the rate limiter on (a budget nothing reaches, so every
+    request is counted and none refused), beside the same server with it off."""
+    rates = {}
+    for name, extra in (("off", ()), ("on", ("--rate-limit", "1000000000/60"))):
+        with processes.trigger_mock("--seed-file", str(seed), *extra) as server:
+            result, _ = measured(server.base_url, "create", load, (f"limiter-{name}",))
+            rates[name] = result.req_per_s
+    return {**rates, "ratio": round(rates["on"] / rates["off"], 3)}
 
 
 def fan_out(readers: int) -> dict[str, float]:

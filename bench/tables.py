@@ -15,9 +15,14 @@ TIMES = "\u00d7"  # the multiplication sign
 PAGE_START = "<!-- bench:start -->"
 PAGE_END = "<!-- bench:end -->"
 TARGETS = {
-    "create_vs_prism": 1.5,
-    "retrieve_vs_prism": 2.0,
+    "create_vs_prism": 3.0,
     "create_vs_reference": 0.4,
+    "retrieve_vs_prism": 3.0,
+    "retrieve_vs_reference": 0.3,
+    "list_vs_prism": 3.0,
+    "list_vs_reference": 0.3,
+    "close_vs_prism": 3.0,
+    "close_vs_reference": 0.3,
 }
 COLD_START_TARGET = 2.0
 """At most this many times the reference's seconds from spawn to the first 201."""
@@ -116,13 +121,19 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"- Resident memory per session made by `POST /api/v1/sessions`: "
         f"{report['memory']['rss_bytes_per_session']:,} bytes (`bench/memory.py`, "
-        f"{report['memory']['sessions']:,} sessions; target ≤ 1.5 KB). Loaded from a seed "
+        f"{report['memory']['sessions']:,} sessions; target ≤ 1.1 KB). Loaded from a seed "
         f"file, {report['seeded_rss_kib_per_session'] * 1024:,.0f} bytes: the seed's own "
         "entries are kept for `/_mock/reset`.",
         f"- Cold start to the first 201 on create: {report['cold_start_seconds']:.2f} s; the "
         f"reference (bare uvicorn) {report['reference_cold_start_seconds']:.2f} s, "
         f"{_cell(report['cold_start_ratio'], TIMES)} (medians of 5 each, in turns; target "
         f"≤ {_cell(COLD_START_TARGET, TIMES)}).",
+        f"- With the rate limiter on: {report['limiter_create']['on']:,.0f} creates/s against "
+        f"{report['limiter_create']['off']:,.0f} off "
+        f"({report['limiter_create']['ratio']:.0%}; target ≥ 90%).",
+        f"- The proxy's added latency on a retrieve, one at a time: p50 "
+        f"{report['proxy_retrieve']['added_p50_ms']:.2f} ms (target ≤ 1 ms; "
+        "`bench/proxy_overhead.py`).",
         f"- One `.out` append to {report['sse_fan_out']['readers']} SSE readers: p50 "
         f"{report['sse_fan_out']['p50_ms']} ms, p99 {report['sse_fan_out']['p99_ms']} ms "
         "(target p99 < 100 ms).",
