@@ -110,7 +110,7 @@ class Edge:
         try:
             if not direct:
                 await self.layered(scope, receive_and_count, send_and_note)
-            elif scope["method"] == "OPTIONS":
+            elif scope["method"] == "OPTIONS" and self.cors:
                 await send_preflight(origin, requested, send_and_note)
             else:
                 await self._api(scope, receive_and_count, send_and_note)
