@@ -24,6 +24,10 @@ import h2.events
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
+from hypercorn.events import Closed
+from hypercorn.events import Event as HypercornEvent
+from hypercorn.protocol.events import Event as StreamEvent
+from hypercorn.protocol.events import StreamClosed
 from hypercorn.protocol.h2 import H2Protocol
 from hypercorn.typing import AppWrapper, LifespanState
 from hypercorn.utils import wrap_app
@@ -69,6 +73,40 @@ class _H2Protocol(H2Protocol):
     app answered without reading the whole body: an early 401, a PUT whose empty body
     comes in a DATA frame of its own, as httpx sends it) raised a ``KeyError`` that ended
     the connection and every stream on it (hypercorn issue #329, still so in 0.18)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ends: dict[int, asyncio.Event] = {}
+        """Streams whose last body chunk is still to go out, each with what is set once its
+        end (END_STREAM) has been written, or the connection has closed."""
+
+    async def stream_send(self, event: StreamEvent) -> None:
+        # hypercorn's send task sets a stream's buffer empty when it takes the last chunk,
+        # which releases the stream's own task before that chunk and its END_STREAM are
+        # written. The stream's task then reports the stream closed; on a server that is
+        # stopping, that sends GOAWAY, and hypercorn can no longer end the stream: the
+        # client sees its response cut off (httpcore: ConnectionTerminated). So the close
+        # waits for the end to be written (or the connection to go).
+        if isinstance(event, StreamClosed):
+            buffer = self.stream_buffers.get(event.stream_id)
+            if buffer is not None and buffer._complete and not self.closed:
+                written = self._ends.setdefault(event.stream_id, asyncio.Event())
+                await written.wait()
+        await super().stream_send(event)
+
+    async def _send_data(self, stream_id: int) -> None:
+        await super()._send_data(stream_id)
+        if stream_id not in self.stream_buffers:
+            written = self._ends.pop(stream_id, None)
+            if written is not None:
+                written.set()
+
+    async def handle(self, event: HypercornEvent) -> None:
+        await super().handle(event)
+        if isinstance(event, Closed):
+            for written in self._ends.values():
+                written.set()
+            self._ends.clear()
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
         for event in events:
