@@ -26,8 +26,8 @@ from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
 from hypercorn.events import Closed
 from hypercorn.events import Event as HypercornEvent
+from hypercorn.protocol.events import EndBody, EndData, StreamClosed
 from hypercorn.protocol.events import Event as StreamEvent
-from hypercorn.protocol.events import StreamClosed
 from hypercorn.protocol.h2 import H2Protocol
 from hypercorn.typing import AppWrapper, LifespanState
 from hypercorn.utils import wrap_app
@@ -87,16 +87,17 @@ class _H2Protocol(H2Protocol):
         # stopping, that sends GOAWAY, and hypercorn can no longer end the stream: the
         # client sees its response cut off (httpcore: ConnectionTerminated). So the close
         # waits for the end to be written (or the connection to go).
-        if isinstance(event, StreamClosed):
-            buffer = self.stream_buffers.get(event.stream_id)
-            if buffer is not None and buffer._complete and not self.closed:
-                written = self._ends.setdefault(event.stream_id, asyncio.Event())
+        if isinstance(event, EndBody | EndData) and event.stream_id in self.stream_buffers:
+            self._ends[event.stream_id] = asyncio.Event()
+        elif isinstance(event, StreamClosed):
+            written = self._ends.get(event.stream_id)
+            if written is not None and not self.closed:
                 await written.wait()
         await super().stream_send(event)
 
     async def _send_data(self, stream_id: int) -> None:
         await super()._send_data(stream_id)
-        if stream_id not in self.stream_buffers:
+        if stream_id not in self.stream_buffers:  # its end is written, or it was dropped
             written = self._ends.pop(stream_id, None)
             if written is not None:
                 written.set()
