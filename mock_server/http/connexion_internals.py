@@ -121,6 +121,7 @@ __all__ = [
     "Draft4RequestValidator",
     "OpenAPIOperation",
     "add_api",
+    "argument_name",
     "body_argument",
     "build_operation",
     "load_specification",
@@ -331,6 +332,11 @@ def query_arguments(
         query, operation=operation, arguments=arguments, has_kwargs=False, sanitize=sanitized
     )
     return found
+
+
+def argument_name(parameter: str) -> str:
+    """The handler argument Connexion passes the parameter ``parameter`` as."""
+    return str(sanitized(parameter))
 
 
 def body_argument(operation: OpenAPIOperation, media_type: str) -> str:

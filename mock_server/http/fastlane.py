@@ -43,6 +43,7 @@ from ..core.fidelity import Behaviour
 from .bodies import JsonBodyValidator, Recording, read_body
 from .connexion_internals import (
     OpenAPIOperation,
+    argument_name,
     body_argument,
     build_operation,
     load_specification,
@@ -67,6 +68,7 @@ _KNOWN_SCHEMES: Final = frozenset({SECRET_KEY_SCHEME, PUBLIC_TOKEN_SCHEME})
 MAX_KNOWN_QUERIES: Final = 256
 """Query strings an operation remembers the arguments of (all are let go past it)."""
 _WANTED_HEADERS: Final = (b"authorization", b"content-type", b"content-length")
+_PLAIN_KEYS: Final = frozenset({"in", "name", "required", "schema", "description", "example"})
 Handler = Callable[..., Awaitable[Response]]
 
 
@@ -88,6 +90,11 @@ class LaneOperation:
     queries: dict[bytes, Mapping[str, Any]] | None
     """For an operation whose parameters are all in the query: the handler's query
     arguments by query string, each worked out (parsed, validated, defaults filled) once."""
+    plain_path: tuple[tuple[str, str], ...] | None
+    """For an operation whose parameters are all in the path, each any non-empty string (a
+    path segment always is): each parameter's name and its handler argument. Connexion's
+    resolving, coercing and checking hand such a value on as it is, so the lane passes it
+    straight through."""
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -189,6 +196,25 @@ def _lane_operation(
         body_name=body_argument(operation, JSON) if schema else "",
         has_query=has_query,
         queries={} if has_query and all(p["in"] == "query" for p in operation.parameters) else None,
+        plain_path=_plain_path(operation.parameters),
+    )
+
+
+def _plain_path(parameters: list[dict[str, Any]]) -> tuple[tuple[str, str], ...] | None:
+    """:attr:`LaneOperation.plain_path` for these parameters, ``None`` if one is not plain."""
+    if not parameters or not all(_is_plain_path(p) for p in parameters):
+        return None
+    return tuple((p["name"], argument_name(p["name"])) for p in parameters)
+
+
+def _is_plain_path(parameter: dict[str, Any]) -> bool:
+    schema = parameter.get("schema", {})
+    return (
+        parameter["in"] == "path"
+        and not set(parameter) - _PLAIN_KEYS
+        and schema.get("type") == "string"
+        and not set(schema) - {"type", "minLength"}
+        and schema.get("minLength", 0) <= 1  # a segment matched by `[^/]+`
     )
 
 
@@ -249,6 +275,15 @@ class FastLane:
                 await self.app(scope, recording.replay(), send)
                 return
             receive = recording.replay()
+        if lane.plain_path is not None and not scope["query_string"]:
+            kwargs = {argument: path_params[name] for name, argument in lane.plain_path}
+            try:
+                principal = self.authenticator.secret_key(credential, counted=False)
+            except Exception:  # Connexion answers it, with the error it always gave
+                await self.app(scope, receive, send)
+                return
+            await self._answer(lane, kwargs, principal, body, scope, receive, send)
+            return
         query_string: bytes = scope["query_string"]
         known = None if lane.queries is None else lane.queries.get(query_string)
         try:
@@ -274,6 +309,18 @@ class FastLane:
                     lane.queries.clear()
                 lane.queries[query_string] = _frozen(arguments)
             kwargs.update(arguments)
+        await self._answer(lane, kwargs, principal, body, scope, receive, send)
+
+    async def _answer(
+        self,
+        lane: LaneOperation,
+        kwargs: dict[str, Any],
+        principal: Any,
+        body: Any,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
         if lane.body is not None and lane.body_name in lane.arguments:
             kwargs[lane.body_name] = body
         info = token_info(principal)
