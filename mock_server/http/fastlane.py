@@ -91,8 +91,8 @@ class LaneOperation:
     """For an operation whose parameters are all in the query: the handler's query
     arguments by query string, each worked out (parsed, validated, defaults filled) once."""
     plain_path: tuple[tuple[str, str], ...] | None
-    """For an operation whose parameters are all in the path, each any non-empty string (a
-    path segment always is): each parameter's name and its handler argument. Connexion's
+    """For an operation whose parameters (if any) are all in the path, each any non-empty
+    string (a path segment always is): each parameter's name and its handler argument. Connexion's
     resolving, coercing and checking hand such a value on as it is, so the lane passes it
     straight through."""
 
@@ -202,7 +202,7 @@ def _lane_operation(
 
 def _plain_path(parameters: list[dict[str, Any]]) -> tuple[tuple[str, str], ...] | None:
     """:attr:`LaneOperation.plain_path` for these parameters, ``None`` if one is not plain."""
-    if not parameters or not all(_is_plain_path(p) for p in parameters):
+    if not all(_is_plain_path(p) for p in parameters):
         return None
     return tuple((p["name"], argument_name(p["name"])) for p in parameters)
 
