@@ -1,10 +1,11 @@
 """The edge: the one layer every request meets first, with the access log and the request
 journal, CORS (:mod:`.cors`) and the canonical path (:mod:`.paths`).
 
-Most requests take its direct route: with no fault rule that can still fire, the rate
-limiter off and the documented fidelity, a request goes from here to the API (the fast
-lane, then Connexion) with one wrapper around ``send``, which notes the answer for the
-journal and gives it its CORS headers, and one around ``receive``. Otherwise it takes the
+Most requests take its direct route: with no fault rule that can still fire and the
+documented fidelity, a request goes from here to the API (the fast lane, then Connexion)
+with one wrapper around ``send``, which notes the answer for the journal and gives it its
+CORS headers (and the rate limit's, when the limiter is on: it is asked here, as the
+failures layer would ask it), and one around ``receive``. Otherwise it takes the
 layered route, in this order, outermost first: the deployed server's own edge
 (``--fidelity deployed``), the failures layer (fault rules, the limiter), the deployed
 server's 401 and 405 stand-ins, CORS, the canonical path, and (deployed) every body read
@@ -25,6 +26,7 @@ from ..core.clock import Clock
 from ..core.errors import ParamsError
 from ..core.fidelity import Behaviour
 from .cors import add_cors, send_preflight
+from .failures.answers import limit_headers, send_rate_limited
 from .failures.layer import Failures
 from .failures.marks import FAULT_ID
 from .headers import first_values
@@ -77,9 +79,10 @@ class Edge:
         request_body: list[bytes] = []
         response_body: list[bytes] = []
         response_headers: RawHeaders = ()
-        direct = self.direct and self.failures.idle
+        direct = self.direct and not self.failures.book.armed
         origin = requested = None
         cors = False
+        limited: list[tuple[bytes, bytes]] = []
         if direct:
             origin, requested = first_values(scope["headers"], *_CORS_HEADERS)
             cors = self.cors and scope["method"] != "OPTIONS"
@@ -98,6 +101,8 @@ class Edge:
             if message["type"] == "http.response.start":
                 if cors:
                     add_cors(message, origin)
+                if limited:  # after CORS's, as the layered route adds them
+                    message["headers"] = [*message.get("headers", ()), *limited]
                 status = message["status"]
                 response_headers = message.get("headers", ())
             elif message["type"] == "http.response.body":
@@ -113,6 +118,15 @@ class Edge:
             elif scope["method"] == "OPTIONS" and self.cors:
                 await send_preflight(origin, requested, send_and_note)
             else:
+                verdict = (
+                    None if self.failures.limiter.policy is None else self.failures.spend(scope)
+                )
+                if verdict is not None and not verdict.success:
+                    cors = False  # the refusal carries no CORS headers, as deployed
+                    await send_rate_limited(send_and_note, verdict, self.clock.now_ms())
+                    return
+                if verdict is not None:
+                    limited = limit_headers(verdict)
                 await self._api(scope, receive_and_count, send_and_note)
         finally:
             latency = (time.perf_counter() - started) * 1000

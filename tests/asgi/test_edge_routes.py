@@ -1,5 +1,5 @@
-"""The edge's two routes answer alike: the direct one (nothing can fire, the limiter off,
-documented fidelity) and the layered one (a fault rule armed, here for another
+"""The edge's two routes answer alike: the direct one (no rule can fire, documented
+fidelity; the limiter off or on) and the layered one (a fault rule armed, here for another
 environment, so it never fires). And the list's remembered query arguments are only
 arguments: answers follow the store, and what the handler gets cannot be changed."""
 
@@ -46,9 +46,9 @@ EXCHANGES: list[tuple[str, str, Any, dict[str, str]]] = [
 ]  # fmt: skip
 
 
-def app(*, layered: bool) -> MockApp:
+def app(*, layered: bool, rate_limit: str = "off") -> MockApp:
     clock = ControllableClock(lambda: 1_800_000_000_000)
-    mock = create_app(Settings(), clock=clock, ids=IdSource(clock, seed=7))
+    mock = create_app(Settings(rate_limit=rate_limit), clock=clock, ids=IdSource(clock, seed=7))
     if layered:
         schema = load_spec(ADMIN_SPEC_PATH)["components"]["schemas"]["FaultRule"]
         rule = {"match": {"environment": "tr_dev_someoneelse0000"}, "action": {"status": 500}}
@@ -62,13 +62,25 @@ def exchange(mock: MockApp, method: str, target: str, body: Any, headers: dict[s
     return status, [h for h in sent if h[0] != b"date"], content
 
 
-def test_both_routes_give_the_same_answers_and_journal() -> None:
-    direct, layered = app(layered=False), app(layered=True)
-    assert direct.asgi.failures.idle and not layered.asgi.failures.idle  # type: ignore[attr-defined]
+@pytest.mark.parametrize("rate_limit", ["off", "6/60"])
+def test_both_routes_give_the_same_answers_and_journal(rate_limit: str) -> None:
+    direct = app(layered=False, rate_limit=rate_limit)
+    layered = app(layered=True, rate_limit=rate_limit)
+    assert not direct.asgi.failures.book.armed and layered.asgi.failures.book.armed  # type: ignore[attr-defined]
+    statuses = []
     for method, target, body, headers in EXCHANGES:
         ours = exchange(direct, method, target, body, headers)
         theirs = exchange(layered, method, target, body, headers)
         assert ours == theirs, f"{method} {target}"
+        statuses.append(ours[0])
+        limited = any(name == b"x-ratelimit-limit" for name, _ in ours[1])
+        assert limited == (rate_limit != "off" and "Authorization" in headers), target
+    if rate_limit != "off":  # past 6 keyed requests the limiter refuses, with no CORS
+        assert statuses.count(429) == 3
+        refused = exchange(direct, *EXCHANGES[2][:3], EXCHANGES[2][3])
+        assert refused == exchange(layered, *EXCHANGES[2][:3], EXCHANGES[2][3])
+        assert refused[0] == 429
+        assert not any(name.startswith(b"access-control") for name, _ in refused[1])
     assert direct.lane is not None and direct.lane.answered > 0
 
     def journal(mock: MockApp) -> list[Any]:
@@ -80,7 +92,7 @@ def test_both_routes_give_the_same_answers_and_journal() -> None:
         ]  # fmt: skip
 
     assert journal(direct) == journal(layered)
-    assert len(journal(direct)) == len(EXCHANGES)
+    assert len(journal(direct)) == len(EXCHANGES) + (rate_limit != "off")
 
 
 def _everything() -> Any:

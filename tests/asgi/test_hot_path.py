@@ -119,14 +119,33 @@ def test_the_guard_sees_a_cold_request() -> None:
     assert calls.total > max(BUDGETS.values())
 
 
-def test_idle_failures_cost_one_call(warm_app: MockApp) -> None:
-    """No fault rule and the limiter off: the failures layer costs one call per request
-    (the edge asking whether it is idle, then taking its direct route), whatever the
-    operation (the issue's bound is five)."""
-    prefixes = ("Failures.", "FaultBook.", "RateLimiter.", "RequestFacts.", "OperationRoutes.")
+_FAILURE_CALLS = ("Failures.", "FaultBook.", "RateLimiter.", "RequestFacts.", "OperationRoutes.")
+
+
+def test_idle_failures_cost_no_call(warm_app: MockApp) -> None:
+    """No fault rule and the limiter off: the failures layer costs no call (the edge reads
+    two attributes, then takes its direct route), whatever the operation (the issue's
+    bound is five)."""
     for kind, (_, calls) in each_kind(warm_app, 50).items():
-        spent = {n: c for n, c in calls.names.items() if n.startswith(prefixes)}
-        assert spent == {"Failures.idle": 1}, f"{kind}: {spent}"
+        spent = {n: c for n, c in calls.names.items() if n.startswith(_FAILURE_CALLS)}
+        assert spent == {}, f"{kind}: {spent}"
+
+
+def test_the_limiter_costs_only_its_own_check() -> None:
+    """The limiter on (a budget nothing reaches) and no rule: requests still take the
+    edge's direct route, and cost the limiter's check and its headers, 20 calls at most
+    (the layered route cost 26)."""
+    counts = {}
+    for rate_limit in ("off", "1000000000/60"):
+        app = create_app(Settings(rate_limit=rate_limit))
+        for n in range(3):
+            each_kind(app, n)
+        counts[rate_limit] = each_kind(app, 70)
+    for kind, (status, calls) in counts["1000000000/60"].items():
+        assert status in (200, 201)
+        assert calls.names["Failures.spend"] == 1 and calls.names["Failures.__call__"] == 0
+        extra = calls.total - counts["off"][kind][1].total
+        assert 0 < extra <= 20, f"{kind}: the limiter cost {extra} calls"
 
 
 def test_an_armed_rule_is_seen_by_the_guard(warm_app: MockApp) -> None:

@@ -54,12 +54,20 @@ class Failures:
         """No rule can still fire and the limiter is off: requests pass untouched."""
         return not self.book.armed and self.limiter.policy is None
 
+    def spend(self, scope: Scope) -> Verdict | None:
+        """The limiter's verdict on a request, one request spent (``None``: not limited,
+        the control plane included). The edge's direct route asks this when no rule can
+        fire; this layer, after a rule's own answer."""
+        path = _path_of(scope)
+        if path.startswith("/_mock/"):
+            return None
+        return self.limiter.check(scope["method"], path, header(scope, b"authorization"))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.idle or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw = scope.get("raw_path") or scope["path"].encode()
-        path = raw.split(b"?", 1)[0].decode("latin-1")
+        path = _path_of(scope)
         if path.startswith("/_mock/"):
             await self.app(scope, receive, send)
             return
@@ -176,3 +184,9 @@ def _dribbling(send: Send, chunks: int, total_seconds: float) -> Send:
             await send({"type": "http.response.body", "body": piece, "more_body": more or not last})
 
     return sending
+
+
+def _path_of(scope: Scope) -> str:
+    """The request's path as sent, without its query."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    return raw.split(b"?", 1)[0].decode("latin-1")
