@@ -2,8 +2,9 @@
 
 The SDK's S2 writer on Node opens its connection with the HTTP/2 preface (prior knowledge,
 no upgrade), which uvicorn cannot speak. The HTTP/1.1 protocol (:mod:`.protocol`) looks
-at a connection's first bytes: when they are the preface it hands the connection over to
-:class:`Http2Connections`, which runs hypercorn's connection handling on it, with the same
+at a connection's first bytes (:mod:`.handover`): when they are the preface it hands the
+connection over to :class:`Http2Connections` (made, and this module imported, with the
+first such connection), which runs hypercorn's connection handling on it, with the same
 app. Everything else stays with uvicorn, so the HTTP/1.1 path pays one flag test per read.
 
 A handed-over connection still counts against ``--max-connections`` until it closes, and
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 import h2.events
 from hypercorn.asyncio.tcp_server import TCPServer
@@ -34,17 +35,6 @@ from hypercorn.utils import wrap_app
 from starlette.types import ASGIApp
 
 from ..core.limits import Limits
-
-PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-"""The first bytes of every HTTP/2 connection (RFC 9113, section 3.4)."""
-
-
-def opens_http2(first: bytes) -> bool | None:
-    """Whether a connection whose first bytes are ``first`` speaks HTTP/2: ``None`` while
-    they are too few to tell (a strict prefix of the preface)."""
-    if len(first) >= len(PREFACE):
-        return first.startswith(PREFACE)
-    return None if PREFACE.startswith(first) else False
 
 
 class _LiveConfig(Config):

@@ -9,7 +9,7 @@
   are open at once, how long one may take to send a request's header (uvicorn waits
   forever once a byte has come, and from the start on a new connection), and how long an
   idle one is kept, each read from the fake's ``Limits`` when it applies;
-- a connection that opens with the HTTP/2 preface is handed to :mod:`.http2` (the S2
+- a connection that opens with the HTTP/2 preface is handed to :mod:`.handover` (the S2
   writer's prior-knowledge HTTP/2), still counted among the open connections."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..http.failures.connection import CONNECTION_KEY, Connection
 from ..http.responses import JSON_TYPE
 from .coalescing import CoalescingTransport
 from .connection_bounds import MAX_HEADER_BYTES, MAX_HEADERS, ConnectionGuard
-from .http2 import Http2Connections, opens_http2
+from .handover import Http2Handover, opens_http2
 
 
 class _HeaderTooLarge(Exception):
@@ -83,7 +83,7 @@ class BoundedHttpToolsProtocol(JsonErrorsHttpToolsProtocol):
     """
 
     guard: ClassVar[ConnectionGuard]
-    http2: ClassVar[Http2Connections | None] = None
+    http2: ClassVar[Http2Handover | None] = None
 
     def __init__(
         self,
@@ -270,7 +270,7 @@ def _nothing() -> None:
 
 
 def protocol_class(
-    limits: Limits, bounds: BoundCounts, http2: Http2Connections | None = None
+    limits: Limits, bounds: BoundCounts, http2: Http2Handover | None = None
 ) -> type[BoundedHttpToolsProtocol]:
     """The protocol class for one server, bounded by ``limits`` and counting in ``bounds``
     (both shared with the app's state, so the control plane sees and changes them); with

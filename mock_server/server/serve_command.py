@@ -217,7 +217,7 @@ def serve(settings: Settings) -> int:
     try:
         from ..app import create_app
         from .connection_bounds import OncePerSecondFilter, raise_open_file_limit
-        from .http2 import Http2Connections
+        from .handover import Http2Handover
         from .memory import fix_large_allocations
         from .protocol import protocol_class
         from .run import event_loop_factory, run_servers
@@ -263,7 +263,7 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(
         mock,
         http=protocol_class(
-            mock.state.limits, mock.state.bounds, Http2Connections(mock, mock.state.limits)
+            mock.state.limits, mock.state.bounds, Http2Handover(mock, mock.state.limits)
         ),
         host=settings.host,
         port=settings.port,

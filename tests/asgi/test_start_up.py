@@ -2,7 +2,8 @@
 counted, not timed (``python bench/cold_start.py`` times it against a bare uvicorn app).
 
 Start-up imports nothing ``serve`` does not use (the other commands' modules, Starlette's
-test client and templates, httpx, requests, jinja2, the test tools), reads each spec file
+test client and templates, httpx, requests, jinja2, the test tools) nor hypercorn and h2
+before an HTTP/2 connection comes, reads each spec file
 once, and checks each spec against the OpenAPI schema once, without Connexion's pure-Python
 check where the quick one vouches for the spec; a spec that breaks the schema, or a
 ``default`` that breaks its own schema, is still refused at start-up, with Connexion's error.
@@ -119,6 +120,9 @@ NOT_FOR_SERVE = (
     "httpx",
     "requests",
     "jinja2",
+    # HTTP/2 (server/handover.py): imported with the first HTTP/2 connection
+    "hypercorn",
+    "h2",
     # test tools
     "pytest",
     "schemathesis",
