@@ -261,9 +261,9 @@ def serve(settings: Settings) -> int:
         OncePerSecondFilter("Invalid HTTP request received.")
     )
     config = uvicorn.Config(
-        mock,
+        mock.asgi,  # the edge itself: MockApp's own call would be one more frame per request
         http=protocol_class(
-            mock.state.limits, mock.state.bounds, Http2Handover(mock, mock.state.limits)
+            mock.state.limits, mock.state.bounds, Http2Handover(mock.asgi, mock.state.limits)
         ),
         host=settings.host,
         port=settings.port,
