@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ import processes
 import proxy_overhead
 import sse_fanout
 import tables
-from load import Load, Result, measured
+from load import Load, Result, measured, wrk
 
 from mock_server.testing import ServedProcess
 
@@ -147,15 +148,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def limiter_create(seed: Path, load: Load) -> dict[str, Any]:
+def limiter_create(seed: Path, load: Load, rounds: int = 5) -> dict[str, Any]:
     """Creates per second with the rate limiter on (a budget nothing reaches, so every
-    request is counted and none refused), beside the same server with it off."""
-    rates = {}
-    for name, extra in (("off", ()), ("on", ("--rate-limit", "1000000000/60"))):
-        with processes.trigger_mock("--seed-file", str(seed), *extra) as server:
-            result, _ = measured(server.base_url, "create", load, (f"limiter-{name}",))
-            rates[name] = result.req_per_s
-    return {**rates, "ratio": round(rates["on"] / rates["off"], 3)}
+    request is counted and none refused) and off: two servers up side by side, measured in
+    turns, ``rounds`` each, and the medians compared (one run after the other drifted by
+    as much as the difference looked for)."""
+    seconds = max(2.0, load.seconds / rounds * 2)
+    per_round = Load(load.threads, load.connections, seconds, warmup_seconds=0)
+    with (
+        processes.trigger_mock("--seed-file", str(seed)) as off,
+        processes.trigger_mock("--seed-file", str(seed), "--rate-limit", "1000000000/60") as on,
+    ):
+        rates: dict[str, list[float]] = {"off": [], "on": []}
+        for name, server in (("off", off), ("on", on)):  # warm both
+            wrk(server.base_url, "create", per_round, f"limiter-warm-{name}", seconds=1.0)
+        for n in range(rounds):
+            for name, server in (("off", off), ("on", on)):
+                result = wrk(server.base_url, "create", per_round, f"limiter-{name}-{n}")
+                rates[name].append(result.req_per_s)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    return {
+        **medians,
+        "rounds": rates,
+        "ratio": round(medians["on"] / medians["off"], 3),
+    }
 
 
 def fan_out(readers: int) -> dict[str, float]:

@@ -130,7 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"≤ {_cell(COLD_START_TARGET, TIMES)}).",
         f"- With the rate limiter on: {report['limiter_create']['on']:,.0f} creates/s against "
         f"{report['limiter_create']['off']:,.0f} off "
-        f"({report['limiter_create']['ratio']:.0%}; target ≥ 90%).",
+        f"({report['limiter_create']['ratio']:.0%}; target ≥ 90%; medians of "
+        f"{len(report['limiter_create'].get('rounds', {}).get('on', [])) or 1} rounds in turns).",
         f"- The proxy's added latency on a retrieve, one at a time: p50 "
         f"{report['proxy_retrieve']['added_p50_ms']:.2f} ms (target ≤ 1 ms; "
         "`bench/proxy_overhead.py`).",

@@ -202,25 +202,24 @@ class RateLimiter:
         """Which budget and whose: a secret key's environment, a delegated token's acting
         user in its environment, else the SHA-256 of the whole header."""
         credential = bearer_credential(authorization)
-        fallback = policy.secret_key, hashlib.sha256(authorization.encode()).hexdigest()
         if credential is None:
-            return fallback
+            return policy.secret_key, _digest(authorization)
         try:
             if credential.startswith("tr_"):
                 return policy.secret_key, self._authenticator.environments.by_key(credential).id
             claims = public_token_claims(credential)
             if claims is None:
-                return fallback
+                return policy.secret_key, _digest(authorization)
             env = self._authenticator.public_token(credential, claims).environment
         except ApiError:  # a key or token the fake refuses: its own bucket, by header hash
-            return fallback
+            return policy.secret_key, _digest(authorization)
         actor = claims.get("act")
         actor_sub = actor.get("sub") if isinstance(actor, dict) else None
         if isinstance(actor_sub, str) and actor_sub:
             # The actor's id, digested: a self-minted token's act.sub is any length.
             actor = hashlib.sha256(actor_sub.encode("utf-8", "surrogatepass")).hexdigest()
             return policy.public_token, f"jwt-actor:{env.id}:{actor}"
-        return policy.public_token, fallback[1]
+        return policy.public_token, _digest(authorization)
 
     def _take_token(self, config: TokenBucket, identifier: str, now: int) -> Verdict:
         interval = config.interval_ms
@@ -258,3 +257,8 @@ class RateLimiter:
         store[identifier] = value
         while len(store) > self.max_tracked:
             del store[next(iter(store))]
+
+
+def _digest(authorization: str) -> str:
+    """A bucket's identifier for a credential the limiter cannot place: the header's hash."""
+    return hashlib.sha256(authorization.encode()).hexdigest()

@@ -5,7 +5,7 @@ headers exposed on every answer, and every ``OPTIONS`` answered as a preflight (
 
 The rules are functions, used by the edge's own send (:class:`~.edge.Edge`) and by
 :class:`Cors`, the layer for the paths that do not take the edge's direct route (fault
-rules armed, the limiter on, deployed mode) and for a fault's own answers.
+rules armed, deployed mode) and for a fault's own answers.
 """
 
 from __future__ import annotations
