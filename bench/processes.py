@@ -135,4 +135,5 @@ def cold_starts(runs: int = 5) -> dict[str, float]:
         "cold_start_seconds": round(mock, 3),
         "reference_cold_start_seconds": round(reference, 3),
         "cold_start_ratio": round(mock / reference, 2),
+        "cold_start_runs": runs,
     }

@@ -4,7 +4,8 @@
                         [--readers 500] [--out bench/results] [--page docs/performance.md]
 
 Every server gets the same wrk load (2 threads, 32 connections, 3 s warm-up) for create,
-retrieve, a page of the list with ``--stored`` sessions stored, and close. Cold start
+retrieve, a page of the list with ``--stored`` sessions stored, and close; the servers are
+up together and each scenario runs on each of them in turn. Cold start
 (spawn to the first 201 on create) is measured for trigger-mock and the reference, in
 turns. trigger-mock alone is then measured for list latency from the smallest to the
 largest stored count, resident memory per stored session, and one ``.out`` append fanned
@@ -34,43 +35,58 @@ from load import Load, Result, measured, wrk
 from mock_server.testing import ServedProcess
 
 SERVERS = ("trigger-mock", "prism", "reference")
+COLD_STARTS = 9
+"""Cold starts of each, in turns (their spread on a shared machine is about 0.1 s)."""
 
 
-def scenarios(server: ServedProcess, load: Load) -> dict[str, Any]:
-    """create, retrieve, list and close against one running server."""
-    url = server.base_url
+STEPS = ("create", "retrieve", "list", "close")
+
+
+def step(name: str, url: str, load: Load, made: dict[str, int]) -> Result:
+    """One scenario against one running server. ``made`` carries, from create to close,
+    how many sessions each wrk thread made in the measured run and in its warm-up."""
     slack = 2 * load.connections  # requests in flight when wrk stopped may not exist
-    create, warm = measured(url, "create", load, ("made",), ("warm",))
-    assert warm is not None or load.warmup_seconds == 0
-    retrieve, _ = measured(url, "retrieve", load, ("stored-0",), ("stored-0",))
-    listed, _ = measured(url, "list", load)
-    made = max(create.per_thread - slack, 1)
-    warm_made = max((warm.per_thread if warm else 0) - slack, 1)
-    close, _ = measured(url, "close", load, ("made", str(made)), ("warm", str(warm_made)))
-    results: dict[str, Result] = {
-        "create": create,
-        "retrieve": retrieve,
-        "list": listed,
-        "close": close,
-    }
-    return {name: result.to_json() for name, result in results.items()}
+    if name == "create":
+        create, warm = measured(url, "create", load, ("made",), ("warm",))
+        made["made"] = max(create.per_thread - slack, 1)
+        made["warm"] = max((warm.per_thread if warm else 0) - slack, 1)
+        return create
+    if name == "retrieve":
+        return measured(url, "retrieve", load, ("stored-0",), ("stored-0",))[0]
+    if name == "list":
+        return measured(url, "list", load)[0]
+    args = ("made", str(made["made"]))
+    return measured(url, "close", load, args, ("warm", str(made["warm"])))[0]
 
 
-def run_server(name: str, stored: int, seed: Path, load: Load) -> dict[str, Any]:
-    server = processes.served(name, stored, seed)
-    server.spawn()
+def run_servers(names: list[str], stored: int, seed: Path, load: Load) -> dict[str, Any]:
+    """Every server up at once, each scenario run on each in turn (create on all, then
+    retrieve on all...): what the machine's load drifts by between runs then falls on
+    every server alike, instead of on whichever ran last."""
+    servers: dict[str, ServedProcess] = {}
+    report: dict[str, Any] = {}
+    made: dict[str, dict[str, int]] = {name: {} for name in names}
     try:
-        ready = server.wait_ready(timeout=600)
-        rss_ready = processes.rss_kib(server)
-        measured_scenarios = scenarios(server, load)
-        return {
-            "ready_seconds": round(ready, 2),
-            "rss_ready_mib": round(rss_ready / 1024, 1),
-            "rss_end_mib": round(processes.rss_kib(server) / 1024, 1),
-            "scenarios": measured_scenarios,
-        }
+        for name in names:  # one at a time: each start alone, each port taken when chosen
+            server = servers[name] = processes.served(name, stored, seed)
+            server.spawn()
+            ready = server.wait_ready(timeout=600)
+            report[name] = {
+                "ready_seconds": round(ready, 2),
+                "rss_ready_mib": round(processes.rss_kib(server) / 1024, 1),
+                "scenarios": {},
+            }
+        for scenario in STEPS:
+            for name, server in servers.items():
+                print(f"bench: {scenario} on {name}", file=sys.stderr)
+                result = step(scenario, server.base_url, load, made[name])
+                report[name]["scenarios"][scenario] = result.to_json()
+        for name, server in servers.items():
+            report[name]["rss_end_mib"] = round(processes.rss_kib(server) / 1024, 1)
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
+    return report
 
 
 def list_flatness(sizes: list[int], load: Load, work: Path) -> list[dict[str, Any]]:
@@ -123,12 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(work_dir)
         seed = work / "seed.json"
         processes.write_seed(seed, options.stored)
-        report["servers"] = {}
-        for name in options.servers.split(","):
-            print(f"bench: {name}", file=sys.stderr)
-            report["servers"][name] = run_server(name, options.stored, seed, load)
+        report["servers"] = run_servers(options.servers.split(","), options.stored, seed, load)
         print("bench: cold start, SSE fan-out, list sizes", file=sys.stderr)
-        report.update(processes.cold_starts(5))  # and the reference's, in turns
+        report.update(processes.cold_starts(COLD_STARTS))  # and the reference's, in turns
         report["sse_fan_out"] = fan_out(options.readers)
         print("bench: create with the limiter on, the proxy's added latency", file=sys.stderr)
         report["limiter_create"] = limiter_create(seed, load)

@@ -126,7 +126,8 @@ def markdown(report: dict[str, Any]) -> str:
         "entries are kept for `/_mock/reset`.",
         f"- Cold start to the first 201 on create: {report['cold_start_seconds']:.2f} s; the "
         f"reference (bare uvicorn) {report['reference_cold_start_seconds']:.2f} s, "
-        f"{_cell(report['cold_start_ratio'], TIMES)} (medians of 5 each, in turns; target "
+        f"{_cell(report['cold_start_ratio'], TIMES)} (medians of "
+        f"{report.get('cold_start_runs', 5)} each, in turns; target "
         f"≤ {_cell(COLD_START_TARGET, TIMES)}).",
         f"- With the rate limiter on: {report['limiter_create']['on']:,.0f} creates/s against "
         f"{report['limiter_create']['off']:,.0f} off "
