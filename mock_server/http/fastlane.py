@@ -36,7 +36,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..auth.authenticator import Authenticator
+from ..auth.authenticator import Authenticator, Principal
 from ..auth.tokens import bearer_credential, public_token_claims
 from ..core.errors import ApiError
 from ..core.fidelity import Behaviour
@@ -92,9 +92,9 @@ class LaneOperation:
     arguments by query string, each worked out (parsed, validated, defaults filled) once."""
     plain_path: tuple[tuple[str, str], ...] | None
     """For an operation whose parameters (if any) are all in the path, each any non-empty
-    string (a path segment always is): each parameter's name and its handler argument. Connexion's
-    resolving, coercing and checking hand such a value on as it is, so the lane passes it
-    straight through."""
+    string (a path segment always is): each parameter's name and its handler argument.
+    Connexion's resolving, coercing and checking hand such a value on as it is, so the
+    lane passes it straight through."""
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -315,7 +315,7 @@ class FastLane:
         self,
         lane: LaneOperation,
         kwargs: dict[str, Any],
-        principal: Any,
+        principal: Principal,
         body: Any,
         scope: Scope,
         receive: Receive,

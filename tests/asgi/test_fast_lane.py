@@ -21,6 +21,7 @@ from mock_server.app import create_app
 from mock_server.core.clock import ControllableClock
 from mock_server.core.fidelity import Fidelity
 from mock_server.core.settings import Settings
+from mock_server.http.fastlane import _plain_path
 from tests.support import Answer, asgi_exchange
 
 KEY = "tr_dev_lane0000000000"
@@ -261,3 +262,40 @@ def test_random_requests_with_header_and_body_variants(
                 if shape == "split":
                     headers.append(_length(len(encoded)))
         pair.send(method, target, raw=raw, headers=headers)
+
+
+PATH_STRING = {"in": "path", "name": "session", "required": True, "schema": {"type": "string"}}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "plain"),
+    [
+        ([], True),  # create: nothing to resolve
+        ([PATH_STRING], True),
+        ([{**PATH_STRING, "schema": {"type": "string", "minLength": 1}}], True),
+        ([{**PATH_STRING, "schema": {"type": "string", "minLength": 2}}], False),
+        ([{**PATH_STRING, "schema": {"type": "string", "pattern": "^a"}}], False),
+        ([{**PATH_STRING, "schema": {"type": "string", "enum": ["in", "out"]}}], False),
+        ([{**PATH_STRING, "schema": {"type": "string", "nullable": True}}], False),
+        ([{**PATH_STRING, "schema": {"type": "integer"}}], False),
+        ([{**PATH_STRING, "style": "label"}], False),
+        ([{**PATH_STRING, "in": "query"}], False),
+    ],
+)
+def test_only_plain_path_strings_skip_connexions_resolving(
+    parameters: list[dict[str, Any]], plain: bool
+) -> None:
+    """The lane hands a path value to the handler as matched only where Connexion's
+    resolving, coercing and checking could not change or refuse it."""
+    found = _plain_path(parameters)
+    assert (found is not None) == plain
+    if plain:
+        assert found == tuple((p["name"], p["name"]) for p in parameters)
+
+
+def test_the_session_operations_with_a_path_take_the_plain_route() -> None:
+    lane = create_app().lane
+    assert lane is not None
+    plain = {op.operation.operation_id: op.plain_path for ops in lane.lane.values() for op in ops}
+    assert plain["retrieve_session_v1"] == plain["close_session_v1"] == (("session", "session"),)
+    assert plain["create_session_v1"] == () and plain["list_sessions_v1"] is None
