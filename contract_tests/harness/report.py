@@ -7,9 +7,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from mock_server.core.fidelity import DIFFERENCES
-
-TOPICS = {row.name: row.topic for row in DIFFERENCES}
+from mock_server.core.fidelity import DIFFERENCES, topic_of
 
 
 def rule_text(test_name: str) -> str:
@@ -34,7 +32,7 @@ class TargetReport:
             mode: all(mode in readings for readings in self.readings.values())
             for mode in ("documented", "deployed")
         }
-        of = f"in the {seen} of {len(TOPICS)} docs-vs-deployed differences observed"
+        of = f"in the {seen} of {len(DIFFERENCES)} docs-vs-deployed differences observed"
         if not seen:
             return "no docs-vs-deployed difference was observed"
         if fits["documented"] and fits["deployed"]:
@@ -97,5 +95,5 @@ class Report:
             if every_rule or "mixed" in report.verdict():
                 for row, seen in sorted(report.readings.items()):
                     reading = " and ".join(sorted(seen)) if seen else "nothing"
-                    out.append(f"  difference: {TOPICS.get(row, row)} -> {reading}")
+                    out.append(f"  difference: {topic_of(row)} -> {reading}")
         return out

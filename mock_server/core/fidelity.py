@@ -309,3 +309,9 @@ def markdown_table() -> str:
     ]
     lines += [f"| {row.topic} | {row.documented} | {row.deployed} |" for row in DIFFERENCES]
     return "\n".join(lines)
+
+
+def topic_of(row: str) -> str:
+    """A difference's topic, by its row's name (the name itself for a row not listed):
+    how a report or a summary names what it counts."""
+    return next((d.topic for d in DIFFERENCES if d.name == row), row)

@@ -6,11 +6,9 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from .. import __version__
-from ..core.fidelity import DIFFERENCES
+from ..core.fidelity import topic_of
 from ..http.responses import json_response
 from ..proxy.violations import ViolationLog, ViolationQuery
-
-TOPICS = {row.name: row.topic for row in DIFFERENCES}
 
 
 class ProxyHandlers:
@@ -60,5 +58,5 @@ class ProxyHandlers:
         return Response(status_code=204)
 
     async def proxy_summary(self) -> Response:
-        summary = self.log.summary(lambda row: TOPICS.get(row, row))
+        summary = self.log.summary(topic_of)
         return json_response({"upstream": self.upstream, "expect": self.expect, **summary})

@@ -73,7 +73,7 @@ class Forwarder:
         checker: ExchangeChecker,
         *,
         clock: Clock,
-        on_finished: Callable[[Finished], int],
+        on_finished: Callable[[Finished], None],
         strict: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

@@ -27,13 +27,13 @@ class Ledger:
     violations: ViolationLog
     recording: Recording | None = None
 
-    def finished(self, done: Finished) -> int:
-        """Record, journal and count one exchange; how many violations it had."""
+    def finished(self, done: Finished) -> None:
+        """Record, journal and count one exchange and its violations."""
         exchange, verdict = done.exchange, done.verdict
         if self.recording is not None and not exchange.local:
             self.recording.add(exchange)
         if verdict.left_alone == "control-plane":
-            return 0  # the upstream's control plane, or no API path: not journaled
+            return  # the upstream's control plane, or no API path: not journaled
         count = len(verdict.violations)
         number = self.journal.record(
             at_ms=exchange.at_ms,
@@ -71,7 +71,6 @@ class Ledger:
             path=exchange.path,
             status=exchange.status,
         )
-        return count
 
     def close(self) -> None:
         """Close the report file and write the recording."""

@@ -128,7 +128,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     from ..app.proxy import create_proxy
-    from ..handlers.proxy import TOPICS
+    from ..core.fidelity import topic_of
 
     try:
         proxy = create_proxy(settings)
@@ -162,7 +162,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(uvicorn.Server(config).serve())
         runner.run(proxy.aclose())
-    summary = proxy.violations.summary(lambda row: TOPICS.get(row, row))
+    summary = proxy.violations.summary(topic_of)
     for line in summary_lines(summary):
         print(line, file=sys.stderr)
     if settings.report:

@@ -118,3 +118,10 @@ def test_the_external_id_patterns_trim_what_the_server_trims(spec: dict[str, Any
             assert not not_reserved.search(f"{space}session_x")
         assert not_blank.search("\x1c") and clean_external_id("\x1c") == "\x1c"
         assert not_reserved.search("chat") and not not_reserved.search("session_")
+
+
+def test_a_rows_topic_is_found_by_its_name() -> None:
+    from mock_server.core.fidelity import DIFFERENCES, topic_of
+
+    assert [topic_of(row.name) for row in DIFFERENCES] == [row.topic for row in DIFFERENCES]
+    assert topic_of("no-such-row") == "no-such-row"
